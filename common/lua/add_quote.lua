@@ -1,0 +1,45 @@
+-- Store one quote (or decline) for an RFQ: checks it is open and the quote on time,
+-- dedupes per responder, ranks, counts and detects completion, atomically.
+-- KEYS: 1 rfq hash, 2 quotes hash, 3 rank zset, 4 deadline zset
+-- ARGV: 1 responder_id, 2 quote JSON, 3 rank member ('' for a decline), 4 arrival_ms,
+--       5 deadline member, 6 quote currency ('' for a decline), 7 now_ms
+-- Returns {outcome, count, status}; outcome is one of stored, completed, declined,
+-- duplicate, late, closed, unknown, currency.
+local rfq = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'max_quotes', 'currency', 'count')
+if not rfq[1] then
+  return {'unknown', 0, ''}
+end
+if rfq[1] ~= 'open' then
+  redis.call('HINCRBY', KEYS[1], 'closed_drops', 1)
+  return {'closed', tonumber(rfq[5]), rfq[1]}
+end
+if tonumber(ARGV[4]) > tonumber(rfq[2]) then
+  redis.call('HINCRBY', KEYS[1], 'late', 1)
+  return {'late', tonumber(rfq[5]), 'open'}
+end
+if ARGV[6] ~= '' and ARGV[6] ~= rfq[4] then
+  return {'currency', tonumber(rfq[5]), 'open'}
+end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
+  redis.call('HINCRBY', KEYS[1], 'dups', 1)
+  return {'duplicate', tonumber(rfq[5]), 'open'}
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if ARGV[3] == '' then
+  redis.call('HINCRBY', KEYS[1], 'declines', 1)
+  return {'declined', tonumber(rfq[5]), 'open'}
+end
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+local n = redis.call('HINCRBY', KEYS[1], 'count', 1)
+if n >= tonumber(rfq[3]) then
+  redis.call('HSET', KEYS[1], 'status', 'completed', 'closed_ms', ARGV[7])
+  redis.call('ZREM', KEYS[4], ARGV[5])
+  return {'completed', n, 'completed'}
+end
+return {'stored', n, 'open'}

@@ -1,0 +1,37 @@
+/* rfq_cfg: configuration shared by every process, read from the environment, plus the
+ * ready file that tells the local stack and tests a process is serving. */
+#ifndef RFQ_CFG_H
+#define RFQ_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rfq_status.h"
+
+struct rfq_common_cfg {
+    char nats_url[512];   /* RFQ_NATS_URL, default nats://127.0.0.1:4222 */
+    char redis_host[256]; /* from RFQ_REDIS_URL redis://host:port, default 127.0.0.1 */
+    int redis_port;       /* default 6379 */
+    char ready_file[512]; /* RFQ_READY_FILE or --ready-file: written once serving, "" = none */
+};
+
+/* Environment value or def when unset or empty; borrowed. */
+const char *rfq_env_str(const char *name, const char *def);
+/* Integer environment value; def when unset; exits the process with a message when malformed
+ * (configuration errors must stop a process at start, not later). */
+int64_t rfq_env_int(const char *name, int64_t def);
+
+/* Load the common settings from the environment. Returns RFQ_EINVAL on a malformed URL. */
+rfq_status rfq_common_cfg_load(struct rfq_common_cfg *cfg);
+
+/* Parse "redis://host:port" (also "host:port") into host/port. */
+rfq_status rfq_parse_redis_url(const char *url, char *host, size_t host_cap, int *port);
+
+/* Write our pid to path atomically (tmp + rename); no-op for NULL or "". */
+rfq_status rfq_ready_file_write(const char *path);
+
+/* Install SIGINT/SIGTERM handlers that set the returned flag; SIGPIPE is ignored. */
+volatile int *rfq_signals_install(void);
+
+#endif

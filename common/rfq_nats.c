@@ -1,0 +1,170 @@
+/* rfq_nats: connection options, streams and dead letters. */
+#include "rfq_nats.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rfq_ids.h"
+#include "rfq_log.h"
+
+rfq_status rfq_nats_status(natsStatus s)
+{
+    if (s == NATS_OK)
+        return RFQ_OK;
+    if (s == NATS_TIMEOUT)
+        return RFQ_ETIMEOUT;
+    if (s == NATS_NO_MEMORY)
+        return RFQ_ENOMEM;
+    return RFQ_ENATS;
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    struct rfq_log_ctx ctx = {.component = closure};
+    RFQ_LOG(&ctx, RFQ_WARN, "nats disconnected, reconnecting");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    struct rfq_log_ctx ctx = {.component = closure};
+    RFQ_LOG(&ctx, RFQ_INFO, "nats reconnected");
+}
+
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+                           void *closure)
+{
+    struct rfq_log_ctx ctx = {.component = closure};
+    RFQ_LOG(&ctx, RFQ_WARN, "nats async error: %s", natsStatus_GetText(err));
+}
+
+rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name,
+                            bool send_asap, int wait_ms)
+{
+    natsOptions *opts = NULL;
+    natsStatus s = natsOptions_Create(&opts);
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(opts, url);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(opts, name);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(opts, 250);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxPendingMsgs(opts, 1000000);
+    if (s == NATS_OK)
+        s = natsOptions_SetSendAsap(opts, send_asap);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, (void *)name);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)name);
+    if (s == NATS_OK)
+        s = natsOptions_SetErrorHandler(opts, on_async_error, (void *)name);
+    if (s != NATS_OK) {
+        natsOptions_Destroy(opts);
+        return rfq_nats_status(s);
+    }
+    int64_t until = rfq_mono_ns() + (int64_t)wait_ms * 1000000;
+    for (;;) {
+        s = natsConnection_Connect(out, opts);
+        if (s == NATS_OK || rfq_mono_ns() >= until)
+            break;
+        usleep(100 * 1000);
+    }
+    natsOptions_Destroy(opts);
+    return rfq_nats_status(s);
+}
+
+const char *rfq_nats_header(natsMsg *msg, const char *key)
+{
+    const char *v = NULL;
+    if (natsMsgHeader_Get(msg, key, &v) != NATS_OK)
+        return NULL;
+    return v;
+}
+
+static rfq_status ensure_stream(jsCtx *js, jsStreamConfig *cfg)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_AddStream(&si, js, cfg, NULL, &jerr);
+    if (s != NATS_OK && jerr == JSStreamNameExistErr)
+        s = js_UpdateStream(&si, js, cfg, NULL, &jerr);
+    jsStreamInfo_Destroy(si);
+    if (s != NATS_OK) {
+        struct rfq_log_ctx ctx = {.component = "nats"};
+        RFQ_LOG(&ctx, RFQ_ERROR, "cannot create stream %s: %s (js error %d)", cfg->Name,
+                natsStatus_GetText(s), (int)jerr);
+    }
+    return rfq_nats_status(s);
+}
+
+rfq_status rfq_streams_ensure(jsCtx *js)
+{
+    const char *quote_subjects[] = {RFQ_SUBJECT_QUOTES_ALL};
+    jsStreamConfig q;
+    jsStreamConfig_Init(&q);
+    q.Name = RFQ_STREAM_QUOTES;
+    q.Subjects = quote_subjects;
+    q.SubjectsLen = 1;
+    q.Storage = js_FileStorage;
+    q.Retention = js_WorkQueuePolicy;
+    q.MaxAge = (int64_t)3600 * 1000000000;     /* an hour: far beyond any RFQ deadline */
+    q.Duplicates = (int64_t)120 * 1000000000;  /* re-sent quotes are dropped for 2 min */
+    q.MaxMsgSize = 64 * 1024;
+    rfq_status st = ensure_stream(js, &q);
+    if (st != RFQ_OK)
+        return st;
+
+    const char *dlq_subjects[] = {RFQ_SUBJECT_DLQ_ALL};
+    jsStreamConfig d;
+    jsStreamConfig_Init(&d);
+    d.Name = RFQ_STREAM_DLQ;
+    d.Subjects = dlq_subjects;
+    d.SubjectsLen = 1;
+    d.Storage = js_FileStorage;
+    d.Retention = js_LimitsPolicy;
+    d.MaxAge = (int64_t)7 * 24 * 3600 * 1000000000;
+    d.MaxBytes = (int64_t)1024 * 1024 * 1024;
+    return ensure_stream(js, &d);
+}
+
+/* Header values must not carry CR/LF or other controls (they would break the header block),
+ * and stay short. */
+static const char *header_safe(char *buf, size_t cap, const char *v)
+{
+    size_t n = 0;
+    for (; v && v[n] && n + 1 < cap; n++)
+        buf[n] = (v[n] < 0x20 || v[n] == 0x7f) ? '?' : v[n];
+    buf[n] = '\0';
+    return buf;
+}
+
+rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const void *data, int len)
+{
+    char subject[RFQ_KEY_MAX], detail[256];
+    rfq_status st = rfq_subject_dlq(subject, sizeof(subject), dl->stage);
+    if (st != RFQ_OK)
+        return st;
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, subject, NULL, data, len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_REASON, dl->reason ? dl->reason : "unknown");
+    if (s == NATS_OK && dl->detail)
+        s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_DETAIL, header_safe(detail, sizeof(detail), dl->detail));
+    if (s == NATS_OK && dl->subject)
+        s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_SUBJECT, dl->subject);
+    if (s == NATS_OK && dl->tenant)
+        s = natsMsgHeader_Set(m, RFQ_HDR_TENANT, dl->tenant);
+    if (s == NATS_OK && dl->rfq_id)
+        s = natsMsgHeader_Set(m, RFQ_HDR_ID, dl->rfq_id);
+    jsPubAck *ack = NULL;
+    if (s == NATS_OK)
+        s = js_PublishMsg(&ack, js, m, NULL, NULL);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+    return rfq_nats_status(s);
+}
