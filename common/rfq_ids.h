@@ -9,10 +9,10 @@
 
 #include "rfq_status.h"
 
-#define RFQ_TENANT_MAX 63    /* [a-z0-9][a-z0-9-]{0,62} */
-#define RFQ_REGION_MAX 32    /* [a-z0-9][a-z0-9-]{0,31} */
-#define RFQ_ID_MAX 64        /* rfq ids and responder ids: [A-Za-z0-9_-]{1,64} */
-#define RFQ_KEY_MAX 256      /* every key or subject we build fits */
+#define RFQ_TENANT_MAX 63 /* [a-z0-9][a-z0-9-]{0,62} */
+#define RFQ_REGION_MAX 32 /* [a-z0-9][a-z0-9-]{0,31} */
+#define RFQ_ID_MAX 64     /* rfq ids and responder ids: [A-Za-z0-9_-]{1,64} */
+#define RFQ_KEY_MAX 256   /* every key or subject we build fits */
 #define RFQ_SYS_DEADLINES "rfq:_sys:deadlines"
 
 /* Tenant ids: lower-case letter or digit, then up to 62 of [a-z0-9-]. */

@@ -178,11 +178,13 @@ static rfq_status check_claims(const rfq_jwt_verifier *v, json_t *c, int64_t now
     json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
     if (!json_is_integer(exp))
         return rfq_err_set(err, RFQ_EAUTH, "exp", "token has no exp claim");
-    if (json_integer_value(exp) + v->leeway_s <= now_s)
+    /* The leeway goes on our side of each comparison: exp and nbf come from the token and
+     * may sit at the ends of the int64 range, where adding to them would overflow. */
+    if (json_integer_value(exp) <= now_s - v->leeway_s)
         return rfq_err_set(err, RFQ_EAUTH, "exp", "token expired");
     if (nbf && !json_is_integer(nbf))
         return rfq_err_set(err, RFQ_EAUTH, "nbf", "nbf must be an integer");
-    if (nbf && json_integer_value(nbf) - v->leeway_s > now_s)
+    if (nbf && json_integer_value(nbf) > now_s + v->leeway_s)
         return rfq_err_set(err, RFQ_EAUTH, "nbf", "token not yet valid");
     const char *iss = json_string_value(json_object_get(c, "iss"));
     if (!iss || strcmp(iss, v->issuer) != 0)

@@ -145,8 +145,7 @@ static rfq_status get_tags(json_t *obj, const char *key, char tags[][RFQ_TAG_MAX
     {
         const char *s = json_string_value(v);
         if (!s || strlen(s) != json_string_length(v) || !tag_valid(s))
-            return rfq_err_set(err, RFQ_EINVAL, key, "%s[%zu] must match [a-z0-9_]{1,32}", key,
-                               i);
+            return rfq_err_set(err, RFQ_EINVAL, key, "%s[%zu] must match [a-z0-9_]{1,32}", key, i);
         for (int j = 0; j < *n; j++)
             if (strcmp(tags[j], s) == 0)
                 return rfq_err_set(err, RFQ_EINVAL, key, "%s[%zu] repeats \"%s\"", key, i, s);
@@ -175,16 +174,16 @@ static rfq_status only_known_keys(json_t *obj, const char *const *known, struct 
 static rfq_status decode_body(json_t *root, struct rfq_submit *out, const struct rfq_limits *lim,
                               bool strict, struct rfq_err *err)
 {
-    static const char *const known[] = {"region",     "pickup",     "dropoff",  "passengers",
-                                        "wants",      "max_quotes", "timeout_ms", "currency",
-                                        NULL};
+    static const char *const known[] = {"region",     "pickup",   "dropoff",
+                                        "passengers", "wants",    "max_quotes",
+                                        "timeout_ms", "currency", NULL};
     rfq_status st;
     int64_t v;
     memset(out, 0, sizeof(*out));
     if (strict && (st = only_known_keys(root, known, err)) != RFQ_OK)
         return st;
-    if ((st = get_string(root, "region", true, out->region, sizeof(out->region),
-                         rfq_region_valid, err)) != RFQ_OK)
+    if ((st = get_string(root, "region", true, out->region, sizeof(out->region), rfq_region_valid,
+                         err)) != RFQ_OK)
         return st;
     if ((st = get_point(root, "pickup", &out->pickup, err)) != RFQ_OK ||
         (st = get_point(root, "dropoff", &out->dropoff, err)) != RFQ_OK)
@@ -204,8 +203,8 @@ static rfq_status decode_body(json_t *root, struct rfq_submit *out, const struct
         return st;
     out->timeout_ms = (int)v;
     memcpy(out->currency, "USD", 4);
-    return get_string(root, "currency", false, out->currency, sizeof(out->currency),
-                      currency_valid, err);
+    return get_string(root, "currency", false, out->currency, sizeof(out->currency), currency_valid,
+                      err);
 }
 
 rfq_status rfq_submit_decode(struct rfq_submit *out, const char *buf, size_t len,
@@ -235,8 +234,8 @@ static json_t *tags_json(const char tags[][RFQ_TAG_MAX + 1], int n)
 json_t *rfq_request_to_json(const struct rfq_request *r)
 {
     const struct rfq_submit *b = &r->body;
-    return json_pack("{s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:i,s:o,s:i,s:s}", "rfq_id", r->rfq_id,
-                     "tenant", r->tenant, "created_ms", (json_int_t)r->created_ms, "deadline_ms",
+    return json_pack("{s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:i,s:o,s:i,s:s}", "rfq_id", r->rfq_id, "tenant",
+                     r->tenant, "created_ms", (json_int_t)r->created_ms, "deadline_ms",
                      (json_int_t)r->deadline_ms, "region", b->region, "pickup",
                      point_json(&b->pickup), "dropoff", point_json(&b->dropoff), "passengers",
                      b->passengers, "wants", tags_json(b->wants, b->n_wants), "max_quotes",
@@ -294,10 +293,10 @@ json_t *rfq_quote_to_json(const struct rfq_quote *q)
     if (q->decline)
         return json_pack("{s:s,s:s,s:s}", "rfq_id", q->rfq_id, "responder_id", q->responder_id,
                          "decline", q->decline_reason);
-    json_t *j = json_pack("{s:s,s:s,s:{s:I,s:s},s:i,s:o}", "rfq_id", q->rfq_id, "responder_id",
-                          q->responder_id, "price", "amount_minor", (json_int_t)q->amount_minor,
-                          "currency", q->currency, "eta_s", q->eta_s, "perks",
-                          tags_json(q->perks, q->n_perks));
+    json_t *j =
+        json_pack("{s:s,s:s,s:{s:I,s:s},s:i,s:o}", "rfq_id", q->rfq_id, "responder_id",
+                  q->responder_id, "price", "amount_minor", (json_int_t)q->amount_minor, "currency",
+                  q->currency, "eta_s", q->eta_s, "perks", tags_json(q->perks, q->n_perks));
     if (j && q->valid_until_ms)
         json_object_set_new(j, "valid_until_ms", json_integer(q->valid_until_ms));
     return j;
@@ -310,8 +309,7 @@ rfq_status rfq_quote_encode(const struct rfq_quote *q, char **out, size_t *out_l
 
 #define RFQ_PRICE_MAX 1000000000000LL /* 10^12 minor units: far above any ride */
 
-rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len,
-                            struct rfq_err *err)
+rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len, struct rfq_err *err)
 {
     json_t *root = rfq_json_parse_object(buf, len, RFQ_BODY_MAX, err);
     if (!root)
@@ -321,8 +319,8 @@ rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len,
     int64_t v = 0;
     if ((st = get_string(root, "rfq_id", true, out->rfq_id, sizeof(out->rfq_id), rfq_ident_valid,
                          err)) != RFQ_OK ||
-        (st = get_string(root, "responder_id", true, out->responder_id,
-                         sizeof(out->responder_id), rfq_ident_valid, err)) != RFQ_OK)
+        (st = get_string(root, "responder_id", true, out->responder_id, sizeof(out->responder_id),
+                         rfq_ident_valid, err)) != RFQ_OK)
         goto out;
     if (json_object_get(root, "decline")) {
         if (json_object_get(root, "price")) {

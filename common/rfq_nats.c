@@ -19,27 +19,32 @@ rfq_status rfq_nats_status(natsStatus s)
     return RFQ_ENATS;
 }
 
+/* The connection callbacks run on nats.c threads, possibly after natsConnection_Destroy
+ * returned, so they take no closure: nothing of the caller's may be referenced. */
+static const struct rfq_log_ctx nats_log_ctx = {.component = "nats"};
+
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-    struct rfq_log_ctx ctx = {.component = closure};
-    RFQ_LOG(&ctx, RFQ_WARN, "nats disconnected, reconnecting");
+    (void)closure;
+    if (natsConnection_IsClosed(nc))
+        return; /* a deliberate close, not an outage */
+    RFQ_LOG(&nats_log_ctx, RFQ_WARN, "nats disconnected, reconnecting");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
 {
-    struct rfq_log_ctx ctx = {.component = closure};
-    RFQ_LOG(&ctx, RFQ_INFO, "nats reconnected");
+    (void)closure;
+    RFQ_LOG(&nats_log_ctx, RFQ_INFO, "nats reconnected");
 }
 
-static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
-                           void *closure)
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
-    struct rfq_log_ctx ctx = {.component = closure};
-    RFQ_LOG(&ctx, RFQ_WARN, "nats async error: %s", natsStatus_GetText(err));
+    (void)closure;
+    RFQ_LOG(&nats_log_ctx, RFQ_WARN, "nats async error: %s", natsStatus_GetText(err));
 }
 
-rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name,
-                            bool send_asap, int wait_ms)
+rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name, bool send_asap,
+                            int wait_ms)
 {
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
@@ -58,11 +63,11 @@ rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *n
     if (s == NATS_OK)
         s = natsOptions_SetSendAsap(opts, send_asap);
     if (s == NATS_OK)
-        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, (void *)name);
+        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)name);
+        s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
     if (s == NATS_OK)
-        s = natsOptions_SetErrorHandler(opts, on_async_error, (void *)name);
+        s = natsOptions_SetErrorHandler(opts, on_async_error, NULL);
     if (s != NATS_OK) {
         natsOptions_Destroy(opts);
         return rfq_nats_status(s);
@@ -112,8 +117,8 @@ rfq_status rfq_streams_ensure(jsCtx *js)
     q.SubjectsLen = 1;
     q.Storage = js_FileStorage;
     q.Retention = js_WorkQueuePolicy;
-    q.MaxAge = (int64_t)3600 * 1000000000;     /* an hour: far beyond any RFQ deadline */
-    q.Duplicates = (int64_t)120 * 1000000000;  /* re-sent quotes are dropped for 2 min */
+    q.MaxAge = (int64_t)3600 * 1000000000;    /* an hour: far beyond any RFQ deadline */
+    q.Duplicates = (int64_t)120 * 1000000000; /* re-sent quotes are dropped for 2 min */
     q.MaxMsgSize = 64 * 1024;
     rfq_status st = ensure_stream(js, &q);
     if (st != RFQ_OK)
@@ -143,9 +148,11 @@ static const char *header_safe(char *buf, size_t cap, const char *v)
     return buf;
 }
 
-rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const void *data, int len)
+rfq_status rfq_dlq_msg_create(natsMsg **out, const struct rfq_dead_letter *dl, const void *data,
+                              int len)
 {
     char subject[RFQ_KEY_MAX], detail[256];
+    *out = NULL;
     rfq_status st = rfq_subject_dlq(subject, sizeof(subject), dl->stage);
     if (st != RFQ_OK)
         return st;
@@ -154,16 +161,30 @@ rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const vo
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_REASON, dl->reason ? dl->reason : "unknown");
     if (s == NATS_OK && dl->detail)
-        s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_DETAIL, header_safe(detail, sizeof(detail), dl->detail));
+        s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_DETAIL,
+                              header_safe(detail, sizeof(detail), dl->detail));
     if (s == NATS_OK && dl->subject)
         s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_SUBJECT, dl->subject);
     if (s == NATS_OK && dl->tenant)
         s = natsMsgHeader_Set(m, RFQ_HDR_TENANT, dl->tenant);
     if (s == NATS_OK && dl->rfq_id)
         s = natsMsgHeader_Set(m, RFQ_HDR_ID, dl->rfq_id);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(m);
+        return rfq_nats_status(s);
+    }
+    *out = m;
+    return RFQ_OK;
+}
+
+rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const void *data, int len)
+{
+    natsMsg *m = NULL;
+    rfq_status st = rfq_dlq_msg_create(&m, dl, data, len);
+    if (st != RFQ_OK)
+        return st;
     jsPubAck *ack = NULL;
-    if (s == NATS_OK)
-        s = js_PublishMsg(&ack, js, m, NULL, NULL);
+    natsStatus s = js_PublishMsg(&ack, js, m, NULL, NULL);
     jsPubAck_Destroy(ack);
     natsMsg_Destroy(m);
     return rfq_nats_status(s);

@@ -15,8 +15,8 @@ rfq_status rfq_nats_status(natsStatus s);
 /* Connect with reconnect-forever, 250 ms reconnect wait and a 8 MiB reconnect buffer.
  * send_asap writes each publish at once instead of through the 1 ms flusher (lower latency,
  * one write() per message). Retries the first connect for up to wait_ms. *out is new. */
-rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name,
-                            bool send_asap, int wait_ms);
+rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name, bool send_asap,
+                            int wait_ms);
 
 /* Header value (borrowed from msg) or NULL when absent. */
 const char *rfq_nats_header(natsMsg *msg, const char *key);
@@ -27,17 +27,21 @@ rfq_status rfq_streams_ensure(jsCtx *js);
 
 /* Describes why a message went to the dead-letter stream. Strings borrowed; may be NULL. */
 struct rfq_dead_letter {
-    const char *stage;    /* "aggregator", "requester", "responder": DLQ subject token */
-    const char *reason;   /* stable code: bad_json, schema, unknown_rfq, wrong_tenant, late, ... */
-    const char *detail;   /* human-readable detail */
-    const char *subject;  /* subject the message originally arrived on */
-    const char *tenant;   /* when known */
-    const char *rfq_id;   /* when known */
+    const char *stage;   /* "aggregator", "requester", "responder": DLQ subject token */
+    const char *reason;  /* stable code: bad_json, schema, unknown_rfq, wrong_tenant, late, ... */
+    const char *detail;  /* human-readable detail */
+    const char *subject; /* subject the message originally arrived on */
+    const char *tenant;  /* when known */
+    const char *rfq_id;  /* when known */
 };
 
 /* Publish data to rfq.v1.dlq.<stage> and wait for the stream's PubAck, so the dead letter
  * is durable before the caller acknowledges the original. */
-rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const void *data,
-                           int len);
+rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const void *data, int len);
+
+/* The dead-letter message rfq_dlq_publish sends (subject and headers), for callers that
+ * publish many asynchronously and wait for the PubAcks once. *out is new (natsMsg_Destroy). */
+rfq_status rfq_dlq_msg_create(natsMsg **out, const struct rfq_dead_letter *dl, const void *data,
+                              int len);
 
 #endif

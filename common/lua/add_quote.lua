@@ -10,6 +10,12 @@ if not rfq[1] then
   return {'unknown', 0, ''}
 end
 if rfq[1] ~= 'open' then
+  -- A quote this responder already stored (e.g. redelivered after the aggregator died before
+  -- its ack) is a duplicate, not a drop, even once the RFQ has closed.
+  if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+    redis.call('HINCRBY', KEYS[1], 'dups', 1)
+    return {'duplicate', tonumber(rfq[5]), rfq[1]}
+  end
   redis.call('HINCRBY', KEYS[1], 'closed_drops', 1)
   return {'closed', tonumber(rfq[5]), rfq[1]}
 end

@@ -1,0 +1,114 @@
+# rfq-engine: `make run` starts the local stack and runs the demo; `make test` runs every test.
+#
+# Targets:
+#   deps          install the Debian packages that are missing (apt-get; sudo when not root)
+#   build         configure and build into $(BUILD_DIR)
+#   run           deps + build + deploy/local/stack up + deploy/local/demo
+#   stop          deploy/local/stack down
+#   status        deploy/local/stack status
+#   test          deps + build + every CTest test + the local stack smoke test
+#   asan          build into $(ASAN_DIR) with AddressSanitizer/UBSan and run the CTest tests
+#   format        clang-format -i on every C source and header
+#   format-check  fail when clang-format would change a file
+#   clean         remove $(BUILD_DIR) and $(ASAN_DIR) (the run directory .run is kept)
+#
+# Variables: BUILD_DIR (build), ASAN_DIR (build-asan), BUILD_TYPE (RelWithDebInfo),
+# CMAKE_ARGS (extra cmake arguments, e.g. -DRFQ_WERROR=ON), JOBS (nproc), CTEST_JOBS (2),
+# SKIP_DEPS=1 (do not check Debian packages, e.g. on another distribution).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_ARGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_JOBS ?= 2
+SKIP_DEPS ?= 0
+
+DEB_PACKAGES := build-essential cmake pkg-config libnats-dev libhiredis-dev libjansson-dev \
+	libjwt-dev libmicrohttpd-dev libcmocka-dev uuid-dev libssl-dev libcurl4-openssl-dev \
+	nats-server redis-server openssl curl clang-format
+
+FORMAT_DIRS := common requester responder aggregator tests
+CTEST_FLAGS := --output-on-failure --no-tests=error
+
+.PHONY: deps build run stop status test smoke asan format format-check clean
+# Prerequisites run in order (deps before build before the stack), even under make -j;
+# the compiler still runs in parallel inside `cmake --build -j`.
+.NOTPARALLEL:
+
+# Install only the packages dpkg does not report as installed, so a prepared machine never
+# needs the network or root.
+deps:
+	@if [ "$(SKIP_DEPS)" = 1 ]; then echo "deps: skipped (SKIP_DEPS=1)"; exit 0; fi; \
+	if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "deps: dpkg-query not found; install these packages yourself, then run with SKIP_DEPS=1:"; \
+	  echo "  $(DEB_PACKAGES)"; exit 1; \
+	fi; \
+	missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null | grep -qx installed \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages are installed"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	sudo=""; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  if ! command -v sudo >/dev/null 2>&1; then \
+	    echo "deps: not root and sudo is missing; as root run: apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	  sudo="sudo"; \
+	fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+
+build:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: deps build
+	deploy/local/stack up
+	deploy/local/demo
+
+stop:
+	deploy/local/stack down
+
+status:
+	@deploy/local/stack status || true
+
+# Integration tests start their own servers on free loopback ports, so two may run at once.
+# The smoke test then brings a whole stack up in a temporary run directory and runs the demo.
+test: deps build
+	ctest --test-dir $(BUILD_DIR) $(CTEST_FLAGS) -j$(CTEST_JOBS)
+	RFQ_BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/local/smoke
+
+smoke: build
+	RFQ_BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/local/smoke
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRFQ_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_DIR) $(CTEST_FLAGS) -j$(CTEST_JOBS)
+
+format:
+	@files=$$(find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort); \
+	if [ -n "$$files" ]; then clang-format -i $$files; fi; \
+	echo "format: $$(echo "$$files" | grep -c .) files"
+
+format-check:
+	@files=$$(find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort); \
+	bad=""; \
+	for f in $$files; do \
+	  clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then \
+	  echo "format-check: clang-format would change:$$bad"; \
+	  echo "format-check: run 'make format'"; exit 1; \
+	fi; \
+	echo "format-check: $$(echo "$$files" | grep -c .) files formatted"
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,366 @@
+/* agg_batch: validate, store, dead-letter, publish and acknowledge one batch of quotes. */
+#include "agg_batch.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg_events.h"
+#include "agg_quote_check.h"
+#include "agg_store.h"
+#include "rfq_ids.h"
+#include "rfq_log.h"
+#include "rfq_nats.h"
+
+/* What finally happens to a message. */
+enum agg_action {
+    AGG_ACT_ACK = 0, /* done (stored, declined, duplicate) */
+    AGG_ACT_DLQ,     /* dead-letter with reason, then ack */
+    AGG_ACT_RETRY,   /* negative ack with delay: try again later */
+};
+
+/* Per-message working state, reused from batch to batch. */
+struct agg_slot {
+    natsMsg *msg;               /* borrowed from the caller */
+    int64_t arrival_ms;         /* JetStream timestamp */
+    uint64_t seq;               /* stream sequence: arrival order */
+    uint64_t delivered;         /* delivery count (1 = first time) */
+    struct agg_checked_quote q; /* tenant, rfq_id and the decoded quote */
+    agg_reason reason;          /* why it is dead-lettered */
+    char detail[192];           /* DLQ detail */
+    char *json;                 /* canonical quote encoding (owned) */
+    size_t json_len;
+    int item; /* index into items, -1 when not stored */
+    enum agg_action act;
+    bool event_quote;     /* publish a quote event */
+    bool event_completed; /* publish a completed event (best at best_idx) */
+    int best_idx;         /* index into best, -1 when none */
+};
+
+struct agg_batch {
+    int cap;
+    struct agg_slot *slots;
+    struct agg_store_item *items;
+    struct agg_best_req *best;
+    struct agg_dlq_entry *dead; /* dead letters of the batch */
+    int *dead_slot;             /* slot index of each dead letter */
+};
+
+static const struct rfq_log_ctx log_ctx = {.component = "aggregator"};
+
+rfq_status agg_batch_create(agg_batch **out, int cap)
+{
+    *out = NULL;
+    if (cap <= 0)
+        return RFQ_EINVAL;
+    struct agg_batch *b = calloc(1, sizeof(*b));
+    if (!b)
+        return RFQ_ENOMEM;
+    b->cap = cap;
+    b->slots = calloc((size_t)cap, sizeof(*b->slots));
+    b->items = calloc((size_t)cap, sizeof(*b->items));
+    b->best = calloc((size_t)cap, sizeof(*b->best));
+    b->dead = calloc((size_t)cap, sizeof(*b->dead));
+    b->dead_slot = calloc((size_t)cap, sizeof(*b->dead_slot));
+    if (!b->slots || !b->items || !b->best || !b->dead || !b->dead_slot) {
+        agg_batch_destroy(b);
+        return RFQ_ENOMEM;
+    }
+    *out = b;
+    return RFQ_OK;
+}
+
+void agg_batch_destroy(agg_batch *b)
+{
+    if (!b)
+        return;
+    free(b->slots);
+    free(b->items);
+    free(b->best);
+    free(b->dead);
+    free(b->dead_slot);
+    free(b);
+}
+
+/* Arrival time, order and delivery count from the JetStream metadata. A message without
+ * metadata (cannot happen on a pull consumer) is dated now. */
+static void slot_meta(struct agg_slot *s, int64_t now_ms)
+{
+    jsMsgMetaData *meta = NULL;
+    s->arrival_ms = now_ms;
+    s->seq = 0;
+    s->delivered = 1;
+    if (natsMsg_GetMetaData(&meta, s->msg) == NATS_OK && meta) {
+        s->arrival_ms = meta->Timestamp / 1000000;
+        s->seq = meta->Sequence.Stream;
+        s->delivered = meta->NumDelivered;
+    } else {
+        RFQ_LOG(&log_ctx, RFQ_WARN, "quote without JetStream metadata, dated now");
+    }
+    jsMsgMetaData_Destroy(meta);
+}
+
+/* Validate one message; valid ones get their canonical encoding and a store item. */
+static void slot_check(struct agg_batch *b, struct agg_slot *s, int *n_items)
+{
+    struct agg_quote_in in = {
+        .subject = natsMsg_GetSubject(s->msg),
+        .body = natsMsg_GetData(s->msg),
+        .len = (size_t)(natsMsg_GetDataLength(s->msg) > 0 ? natsMsg_GetDataLength(s->msg) : 0),
+        .hdr_tenant = rfq_nats_header(s->msg, RFQ_HDR_TENANT),
+        .hdr_rfq_id = rfq_nats_header(s->msg, RFQ_HDR_ID),
+        .hdr_responder = rfq_nats_header(s->msg, RFQ_HDR_RESPONDER),
+    };
+    s->reason = agg_quote_check(&in, &s->q, s->detail, sizeof(s->detail));
+    if (s->reason != AGG_REASON_NONE) {
+        s->act = AGG_ACT_DLQ;
+        return;
+    }
+    if (rfq_quote_encode(&s->q.quote, &s->json, &s->json_len) != RFQ_OK) {
+        s->act = AGG_ACT_RETRY; /* out of memory: not the sender's fault */
+        return;
+    }
+    struct agg_store_item *it = &b->items[*n_items];
+    memset(it, 0, sizeof(*it));
+    it->tenant = s->q.tenant;
+    it->rfq_id = s->q.rfq_id;
+    it->quote = &s->q.quote;
+    it->json = s->json;
+    it->json_len = s->json_len;
+    it->arrival_ms = s->arrival_ms;
+    it->arrival_seq = s->seq;
+    s->item = (*n_items)++;
+}
+
+/* Turn the store outcome of one slot into its action and events. */
+static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
+                         struct agg_batch_stats *stats)
+{
+    struct rfq_log_ctx ctx = {"aggregator", s->q.tenant, s->q.rfq_id};
+    switch (res->outcome) {
+    case AGG_OUT_COMPLETED:
+        stats->completed++;
+        s->event_completed = true;
+        /* fall through */
+    case AGG_OUT_STORED:
+        stats->stored++;
+        s->event_quote = true;
+        s->act = AGG_ACT_ACK;
+        break;
+    case AGG_OUT_DECLINED:
+        stats->declined++;
+        s->act = AGG_ACT_ACK;
+        break;
+    case AGG_OUT_DUPLICATE:
+        stats->duplicates++;
+        s->act = AGG_ACT_ACK;
+        /* A redelivered quote of a completed RFQ: the first attempt may have died between
+         * Redis and the completed event, so publish it (again). */
+        if (s->delivered > 1 && strcmp(res->status, "completed") == 0) {
+            s->event_completed = true;
+            stats->repaired++;
+        }
+        break;
+    case AGG_OUT_LATE:
+        s->act = AGG_ACT_DLQ;
+        s->reason = AGG_REASON_LATE;
+        snprintf(s->detail, sizeof(s->detail), "arrived at %lld, after the deadline",
+                 (long long)s->arrival_ms);
+        break;
+    case AGG_OUT_CLOSED:
+        s->act = AGG_ACT_DLQ;
+        s->reason = AGG_REASON_CLOSED;
+        snprintf(s->detail, sizeof(s->detail), "rfq is %s (quote arrived at %lld)",
+                 res->status[0] ? res->status : "closed", (long long)s->arrival_ms);
+        break;
+    case AGG_OUT_UNKNOWN:
+        s->act = AGG_ACT_DLQ;
+        s->reason = AGG_REASON_UNKNOWN_RFQ;
+        snprintf(s->detail, sizeof(s->detail), "no open or closed rfq %s for tenant %s",
+                 s->q.rfq_id, s->q.tenant);
+        break;
+    case AGG_OUT_CURRENCY:
+        s->act = AGG_ACT_DLQ;
+        s->reason = AGG_REASON_CURRENCY;
+        snprintf(s->detail, sizeof(s->detail), "quote currency %s differs from the rfq's",
+                 s->q.quote.currency);
+        break;
+    case AGG_OUT_ERROR:
+        RFQ_LOG(&ctx, RFQ_ERROR, "redis refused quote (delivery %llu): %s",
+                (unsigned long long)s->delivered, res->error);
+        if (s->delivered >= AGG_POISON_DELIVERIES) {
+            s->act = AGG_ACT_DLQ;
+            s->reason = AGG_REASON_STORE;
+            snprintf(s->detail, sizeof(s->detail), "redis: %s", res->error);
+        } else {
+            s->act = AGG_ACT_RETRY;
+        }
+        break;
+    case AGG_OUT_RETRY:
+        s->act = AGG_ACT_RETRY;
+        break;
+    }
+}
+
+/* Look up the best quotes of the RFQs that need a completed event (once per RFQ). When the
+ * lookup fails, the completing messages are retried instead: their redelivery comes back as a
+ * duplicate of a completed RFQ and publishes the event then. */
+static rfq_status lookup_best(struct agg_batch *b, const struct agg_batch_env *env, int n)
+{
+    int nb = 0;
+    for (int i = 0; i < n; i++) {
+        struct agg_slot *s = &b->slots[i];
+        s->best_idx = -1;
+        if (!s->event_completed)
+            continue;
+        for (int j = 0; j < i && s->event_completed; j++) {
+            const struct agg_slot *o = &b->slots[j];
+            if (o->event_completed && o->best_idx >= 0 && strcmp(o->q.tenant, s->q.tenant) == 0 &&
+                strcmp(o->q.rfq_id, s->q.rfq_id) == 0)
+                s->event_completed = false; /* one completed event per RFQ and batch */
+        }
+        if (!s->event_completed)
+            continue;
+        b->best[nb].tenant = s->q.tenant;
+        b->best[nb].rfq_id = s->q.rfq_id;
+        s->best_idx = nb++;
+    }
+    if (nb == 0)
+        return RFQ_OK;
+    rfq_status st = agg_store_best_quotes(env->redis, b->best, nb);
+    if (st == RFQ_OK)
+        return RFQ_OK;
+    for (int i = 0; i < n; i++) {
+        struct agg_slot *s = &b->slots[i];
+        if (s->best_idx >= 0) {
+            s->event_completed = false;
+            s->best_idx = -1;
+            s->act = AGG_ACT_RETRY;
+        }
+    }
+    RFQ_LOG(&log_ctx, RFQ_WARN, "best-quote lookup failed (%s): completions retried",
+            rfq_status_str(st));
+    return st == RFQ_ENOMEM ? RFQ_OK : RFQ_EREDIS;
+}
+
+/* Move the batch's refused messages to the DLQ in one pipeline; each is acked only when the
+ * stream has it, and retried otherwise. */
+static void dead_letter_all(struct agg_batch *b, const struct agg_batch_env *env, int n,
+                            struct agg_batch_stats *stats)
+{
+    int nd = 0;
+    for (int i = 0; i < n; i++) {
+        struct agg_slot *s = &b->slots[i];
+        if (s->act != AGG_ACT_DLQ)
+            continue;
+        struct agg_dlq_entry *e = &b->dead[nd];
+        memset(e, 0, sizeof(*e));
+        e->dl.stage = "aggregator";
+        e->dl.reason = agg_reason_str(s->reason);
+        e->dl.detail = s->detail;
+        e->dl.subject = natsMsg_GetSubject(s->msg);
+        e->dl.tenant = s->q.tenant[0] ? s->q.tenant : NULL;
+        e->dl.rfq_id = s->q.rfq_id[0] ? s->q.rfq_id : NULL;
+        e->data = natsMsg_GetData(s->msg);
+        e->len = natsMsg_GetDataLength(s->msg) > 0 ? natsMsg_GetDataLength(s->msg) : 0;
+        b->dead_slot[nd++] = i;
+    }
+    if (nd == 0)
+        return;
+    agg_dlq_publish(env->dlq, b->dead, nd, AGG_DLQ_WAIT_MS);
+    for (int k = 0; k < nd; k++) {
+        struct agg_slot *s = &b->slots[b->dead_slot[k]];
+        const struct agg_dlq_entry *e = &b->dead[k];
+        struct rfq_log_ctx ctx = {"aggregator", e->dl.tenant, e->dl.rfq_id};
+        if (!e->stored) {
+            RFQ_LOG(&ctx, RFQ_WARN, "dead letter (%s) not stored; will retry", e->dl.reason);
+            s->act = AGG_ACT_RETRY;
+            continue;
+        }
+        stats->dead_lettered++;
+        s->act = AGG_ACT_ACK;
+        RFQ_LOG(&ctx, RFQ_INFO, "quote dead-lettered: %s: %s", e->dl.reason, s->detail);
+    }
+}
+
+/* Events of one slot, in order: the quote, then the completion. */
+static void slot_events(struct agg_batch *b, struct agg_slot *s, const struct agg_batch_env *env)
+{
+    struct rfq_log_ctx ctx = {"aggregator", s->q.tenant, s->q.rfq_id};
+    const struct agg_store_result *res = s->item >= 0 ? &b->items[s->item].result : NULL;
+    int64_t count = res ? res->count : 0;
+    if (s->event_quote) {
+        char *json = agg_event_quote_json(s->q.tenant, s->q.rfq_id, count, &s->q.quote);
+        rfq_status st = agg_event_publish(env->nc, s->q.tenant, s->q.rfq_id, json);
+        if (st != RFQ_OK)
+            RFQ_LOG(&ctx, RFQ_WARN, "quote event not published: %s", rfq_status_str(st));
+        free(json);
+    }
+    if (s->event_completed) {
+        const char *best = s->best_idx >= 0 ? b->best[s->best_idx].best_json : NULL;
+        char *json = agg_event_closed_json("completed", s->q.tenant, s->q.rfq_id, count, best);
+        rfq_status st = agg_event_publish(env->nc, s->q.tenant, s->q.rfq_id, json);
+        if (st != RFQ_OK)
+            RFQ_LOG(&ctx, RFQ_WARN, "completed event not published: %s", rfq_status_str(st));
+        else
+            RFQ_LOG(&ctx, RFQ_DEBUG, "rfq completed with %lld quotes", (long long)count);
+        free(json);
+    }
+}
+
+rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, natsMsg **msgs, int n,
+                             struct agg_batch_stats *stats)
+{
+    if (n > b->cap)
+        n = b->cap; /* cannot happen: fetches ask for at most cap */
+    int64_t now_ms = rfq_now_ms();
+    int n_items = 0;
+    rfq_status result = RFQ_OK;
+
+    for (int i = 0; i < n; i++) {
+        struct agg_slot *s = &b->slots[i];
+        memset(s, 0, sizeof(*s));
+        s->msg = msgs[i];
+        s->item = -1;
+        s->best_idx = -1;
+        slot_meta(s, now_ms);
+        slot_check(b, s, &n_items);
+    }
+
+    if (n_items > 0) {
+        /* With no connection every item comes back AGG_OUT_RETRY. */
+        rfq_status st = agg_store_add_quotes(env->redis, b->items, n_items, now_ms);
+        if (st != RFQ_OK)
+            result = RFQ_EREDIS;
+        for (int i = 0; i < n; i++)
+            if (b->slots[i].item >= 0)
+                slot_outcome(&b->slots[i], &b->items[b->slots[i].item].result, stats);
+        /* Also after a failure: completions then fail the lookup and are retried. */
+        if (lookup_best(b, env, n) != RFQ_OK)
+            result = RFQ_EREDIS;
+    }
+
+    dead_letter_all(b, env, n, stats);
+
+    for (int i = 0; i < n; i++)
+        slot_events(b, &b->slots[i], env);
+
+    for (int i = 0; i < n; i++) {
+        struct agg_slot *s = &b->slots[i];
+        natsStatus ns = s->act == AGG_ACT_ACK
+                            ? natsMsg_Ack(s->msg, NULL)
+                            : natsMsg_NakWithDelay(s->msg, AGG_RETRY_DELAY_MS, NULL);
+        if (s->act != AGG_ACT_ACK)
+            stats->retried++;
+        if (ns != NATS_OK)
+            RFQ_LOG(&log_ctx, RFQ_WARN, "ack failed: %s (redelivered later)",
+                    natsStatus_GetText(ns));
+        if (s->best_idx >= 0)
+            free(b->best[s->best_idx].best_json);
+        free(s->json);
+        s->json = NULL;
+    }
+    stats->msgs += (uint64_t)n;
+    return result;
+}

@@ -1,0 +1,55 @@
+/* agg_batch: one pulled batch of quote messages, start to finish: validate each, store the
+ * valid ones with one Redis pipeline, dead-letter the refused ones, publish events, then
+ * acknowledge. Nothing is acknowledged before Redis or the DLQ stream has confirmed it. */
+#ifndef AGG_BATCH_H
+#define AGG_BATCH_H
+
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+#include "agg_dlq.h"
+#include "rfq_redis.h"
+#include "rfq_status.h"
+
+/* Deliveries after which a message Redis keeps refusing (error reply, not a lost
+ * connection) is dead-lettered with reason "store" instead of retried. */
+#define AGG_POISON_DELIVERIES 5
+/* Delay before a message we could not store is redelivered, ms. */
+#define AGG_RETRY_DELAY_MS 1000
+/* How long a batch waits for the DLQ stream's PubAcks, ms. */
+#define AGG_DLQ_WAIT_MS 5000
+
+/* Where a batch goes. All borrowed. */
+struct agg_batch_env {
+    natsConnection *nc;  /* events, acks */
+    agg_dlq *dlq;        /* dead letters (pipelined, confirmed by the stream) */
+    redisContext *redis; /* NULL while Redis is unreachable: every valid quote is retried */
+};
+
+/* Running totals (one consumer thread writes them). */
+struct agg_batch_stats {
+    uint64_t msgs;          /* messages processed */
+    uint64_t stored;        /* priced quotes stored (including the completing ones) */
+    uint64_t completed;     /* RFQs this aggregator completed */
+    uint64_t declined;      /* declines stored */
+    uint64_t duplicates;    /* duplicates counted */
+    uint64_t dead_lettered; /* messages moved to RFQ_DLQ */
+    uint64_t retried;       /* messages handed back for redelivery */
+    uint64_t repaired;      /* completed events re-published after a redelivery */
+};
+
+typedef struct agg_batch agg_batch;
+
+/* Working memory for batches of up to cap messages. *out is new (agg_batch_destroy). */
+rfq_status agg_batch_create(agg_batch **out, int cap);
+void agg_batch_destroy(agg_batch *b);
+
+/* Process msgs[0..n) (n <= cap; the messages stay the caller's). Every message ends acked,
+ * dead-lettered then acked, or negatively acked with AGG_RETRY_DELAY_MS. Returns RFQ_EREDIS
+ * when the Redis connection failed during the batch: the caller must replace env->redis
+ * before the next batch. */
+rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, natsMsg **msgs, int n,
+                             struct agg_batch_stats *stats);
+
+#endif

@@ -1,0 +1,106 @@
+/* agg_quote_check: subject, body and header checks of incoming quotes, without I/O. */
+#include "agg_quote_check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+const char *agg_reason_str(agg_reason r)
+{
+    switch (r) {
+    case AGG_REASON_NONE:
+        return "ok";
+    case AGG_REASON_BAD_JSON:
+        return "bad_json";
+    case AGG_REASON_SCHEMA:
+        return "schema";
+    case AGG_REASON_SUBJECT:
+        return "subject";
+    case AGG_REASON_MISMATCH:
+        return "mismatch";
+    case AGG_REASON_UNKNOWN_RFQ:
+        return "unknown_rfq";
+    case AGG_REASON_LATE:
+        return "late";
+    case AGG_REASON_CLOSED:
+        return "closed";
+    case AGG_REASON_CURRENCY:
+        return "currency";
+    case AGG_REASON_STORE:
+        return "store";
+    }
+    return "unknown";
+}
+
+static agg_reason refuse(agg_reason r, char *detail, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Write the detail (when the caller wants it) and return r, so checks read as one line. */
+static agg_reason refuse(agg_reason r, char *detail, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (detail && cap)
+        vsnprintf(detail, cap, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Decoding failed: was the body not even a JSON object (bad_json) or a JSON object that is
+ * not a quote (schema)? Only runs on the failure path, so the second parse costs nothing in
+ * the normal case. */
+static agg_reason classify_decode_failure(const char *body, size_t len)
+{
+    if (!body || len == 0 || len > (size_t)RFQ_BODY_MAX)
+        return AGG_REASON_BAD_JSON;
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    agg_reason r = json_is_object(root) ? AGG_REASON_SCHEMA : AGG_REASON_BAD_JSON;
+    json_decref(root);
+    return r;
+}
+
+/* Header values are printed into details: keep them short there. */
+#define HDR_SHOWN 70
+
+agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quote *out,
+                           char *detail, size_t cap)
+{
+    memset(out, 0, sizeof(*out));
+    if (detail && cap)
+        detail[0] = '\0';
+
+    if (rfq_subject_quote_parse(in->subject, out->tenant, out->rfq_id) != RFQ_OK) {
+        out->tenant[0] = '\0';
+        out->rfq_id[0] = '\0';
+        return refuse(AGG_REASON_SUBJECT, detail, cap,
+                      "subject is not rfq.v1.quote.<tenant>.<rfq_id>");
+    }
+
+    struct rfq_err err = {{0}, {0}};
+    if (rfq_quote_decode(&out->quote, in->body, in->len, &err) != RFQ_OK) {
+        agg_reason r = classify_decode_failure(in->body, in->len);
+        return refuse(r, detail, cap, "%s%s%s", err.field, err.field[0] ? ": " : "",
+                      err.message[0] ? err.message : "invalid quote");
+    }
+
+    if (strcmp(out->quote.rfq_id, out->rfq_id) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap, "body rfq_id %s differs from subject %s",
+                      out->quote.rfq_id, out->rfq_id);
+    if (!in->hdr_tenant)
+        return refuse(AGG_REASON_MISMATCH, detail, cap, "Rfq-Tenant header missing");
+    if (strcmp(in->hdr_tenant, out->tenant) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap,
+                      "Rfq-Tenant header %.*s differs from subject tenant %s", HDR_SHOWN,
+                      in->hdr_tenant, out->tenant);
+    if (in->hdr_rfq_id && strcmp(in->hdr_rfq_id, out->rfq_id) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap, "Rfq-Id header %.*s differs from subject",
+                      HDR_SHOWN, in->hdr_rfq_id);
+    if (in->hdr_responder && strcmp(in->hdr_responder, out->quote.responder_id) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap,
+                      "Rfq-Responder header %.*s differs from body responder_id %s", HDR_SHOWN,
+                      in->hdr_responder, out->quote.responder_id);
+    return AGG_REASON_NONE;
+}

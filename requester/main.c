@@ -1,0 +1,91 @@
+/* rfq-requester: HTTP and NATS intake of RFQs, and their read API. Thin main over the
+ * rfq_requester library. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "req_config.h"
+#include "req_server.h"
+#include "rfq_cfg.h"
+#include "rfq_log.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: rfq-requester [--ready-file PATH] [--help]\n"
+          "\n"
+          "Accepts RFQs over HTTP (POST /v1/rfqs) and NATS (rfq.v1.submit), stores them in\n"
+          "Redis, scatters them to responders, and serves status, quotes, listings and events.\n"
+          "\n"
+          "environment:\n"
+          "  RFQ_HTTP_ADDR     listen address host:port (127.0.0.1:8080; port 0 = any)\n"
+          "  RFQ_JWT_KEY       PEM public key verifying bearer tokens (required)\n"
+          "  RFQ_JWT_ALG       ES256 | RS256 (ES256)\n"
+          "  RFQ_JWT_ISS       required issuer (rfq-dev)\n"
+          "  RFQ_JWT_AUD       required audience (rfq-engine)\n"
+          "  RFQ_JWT_LEEWAY_S  clock skew allowed on exp/nbf, seconds (30)\n"
+          "  RFQ_RETENTION_MS  how long a closed RFQ stays readable after its deadline\n"
+          "                    (86400000)\n"
+          "  RFQ_NATS_URL      nats://127.0.0.1:4222\n"
+          "  RFQ_REDIS_URL     redis://127.0.0.1:6379\n"
+          "  RFQ_READY_FILE    file written with the pid once serving (--ready-file)\n"
+          "  RFQ_LOG_LEVEL     debug | info | warn | error (info)\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    struct rfq_log_ctx log = {.component = "requester"};
+    const char *ready_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--ready-file") == 0 && i + 1 < argc) {
+            ready_file = argv[++i];
+        } else {
+            fprintf(stderr, "rfq-requester: unknown argument %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    rfq_log_set_level(rfq_env_str("RFQ_LOG_LEVEL", "info"));
+    /* Each HTTP connection takes a descriptor, each event stream one more: allow the hard
+     * limit, not the usual soft 1024. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    volatile int *stop = rfq_signals_install();
+
+    struct req_config cfg;
+    struct rfq_err err = {{0}, {0}};
+    if (req_config_load(&cfg, &err) != RFQ_OK) {
+        RFQ_LOG(&log, RFQ_ERROR, "configuration: %s", err.message);
+        return 2;
+    }
+    if (ready_file)
+        snprintf(cfg.common.ready_file, sizeof(cfg.common.ready_file), "%s", ready_file);
+
+    struct req_server *srv = NULL;
+    if (req_server_create(&srv, &cfg, 10000, &err) != RFQ_OK) {
+        RFQ_LOG(&log, RFQ_ERROR, "start: %s", err.message);
+        return 1;
+    }
+    if (req_server_start(srv, &err) != RFQ_OK) {
+        RFQ_LOG(&log, RFQ_ERROR, "start: %s", err.message);
+        req_server_destroy(srv);
+        return 1;
+    }
+    if (rfq_ready_file_write(cfg.common.ready_file) != RFQ_OK)
+        RFQ_LOG(&log, RFQ_WARN, "cannot write ready file %s", cfg.common.ready_file);
+
+    while (!*stop)
+        usleep(100 * 1000);
+    RFQ_LOG(&log, RFQ_INFO, "stopping");
+    req_server_destroy(srv);
+    if (cfg.common.ready_file[0])
+        unlink(cfg.common.ready_file);
+    return 0;
+}

@@ -1,0 +1,73 @@
+/* req_config: environment to struct req_config, validated once at start. */
+#include "req_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+rfq_status req_parse_http_addr(const char *addr, char *host, size_t host_cap, int *port)
+{
+    const char *hs = addr, *he, *colon;
+    if (!addr || !*addr)
+        return RFQ_EINVAL;
+    if (addr[0] == '[') {
+        hs = addr + 1;
+        he = strchr(hs, ']');
+        if (!he || he[1] != ':')
+            return RFQ_EINVAL;
+        colon = he + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return RFQ_EINVAL;
+        he = colon;
+    }
+    size_t hlen = (size_t)(he - hs);
+    if (hlen >= host_cap)
+        return RFQ_EINVAL;
+    if (hlen == 0)
+        snprintf(host, host_cap, "%s", "0.0.0.0");
+    else {
+        memcpy(host, hs, hlen);
+        host[hlen] = '\0';
+    }
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || !end || *end || p < 0 || p > 65535)
+        return RFQ_EINVAL;
+    *port = (int)p;
+    return RFQ_OK;
+}
+
+rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (rfq_common_cfg_load(&cfg->common) != RFQ_OK)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_REDIS_URL", "malformed RFQ_REDIS_URL");
+    const char *addr = rfq_env_str("RFQ_HTTP_ADDR", "127.0.0.1:8080");
+    if (req_parse_http_addr(addr, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port) !=
+        RFQ_OK)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_HTTP_ADDR", "RFQ_HTTP_ADDR=%s is not host:port",
+                           addr);
+    const char *key = rfq_env_str("RFQ_JWT_KEY", "");
+    if (!*key)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_JWT_KEY",
+                           "RFQ_JWT_KEY (path of the PEM public key) is required");
+    snprintf(cfg->jwt_key, sizeof(cfg->jwt_key), "%s", key);
+    snprintf(cfg->jwt_alg, sizeof(cfg->jwt_alg), "%s", rfq_env_str("RFQ_JWT_ALG", "ES256"));
+    snprintf(cfg->jwt_iss, sizeof(cfg->jwt_iss), "%s", rfq_env_str("RFQ_JWT_ISS", "rfq-dev"));
+    snprintf(cfg->jwt_aud, sizeof(cfg->jwt_aud), "%s", rfq_env_str("RFQ_JWT_AUD", "rfq-engine"));
+    int64_t leeway = rfq_env_int("RFQ_JWT_LEEWAY_S", 30);
+    if (leeway < 0 || leeway > 3600)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_JWT_LEEWAY_S", "RFQ_JWT_LEEWAY_S must be 0..3600");
+    cfg->jwt_leeway_s = (int)leeway;
+    cfg->retention_ms = rfq_env_int("RFQ_RETENTION_MS", 86400000);
+    if (cfg->retention_ms < 1000)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_RETENTION_MS", "RFQ_RETENTION_MS must be >= 1000");
+    cfg->limits = rfq_limits_default();
+    cfg->redis_timeout_ms = 2000;
+    cfg->redis_max_conns = 64;
+    cfg->publish_flush_ms = 2000;
+    cfg->submit_workers = 4;
+    return RFQ_OK;
+}

@@ -1,0 +1,35 @@
+/* req_config: the requester's settings, read from the environment (see contract). */
+#ifndef REQ_CONFIG_H
+#define REQ_CONFIG_H
+
+#include <stdint.h>
+
+#include "rfq_cfg.h"
+#include "rfq_msg.h"
+#include "rfq_status.h"
+
+struct req_config {
+    struct rfq_common_cfg common; /* NATS/Redis URLs, ready file */
+    char http_host[256];          /* from RFQ_HTTP_ADDR host part (numeric IPv4/IPv6) */
+    int http_port;                /* from RFQ_HTTP_ADDR port part; 0 = any free port */
+    char jwt_key[512];            /* RFQ_JWT_KEY: PEM public key path (required) */
+    char jwt_alg[16];             /* RFQ_JWT_ALG, default ES256 */
+    char jwt_iss[256];            /* RFQ_JWT_ISS, default rfq-dev */
+    char jwt_aud[256];            /* RFQ_JWT_AUD, default rfq-engine */
+    int jwt_leeway_s;             /* RFQ_JWT_LEEWAY_S, default 30 */
+    int64_t retention_ms;         /* RFQ_RETENTION_MS, default 86400000 */
+    struct rfq_limits limits;     /* submit body limits (rfq_limits_default) */
+    int redis_timeout_ms;         /* per-command Redis timeout */
+    int redis_max_conns;          /* Redis pool size cap */
+    int publish_flush_ms;         /* how long to wait for the NATS server to confirm a scatter */
+    int submit_workers;           /* queue subscriptions on rfq.v1.submit (parallel handlers) */
+};
+
+/* Parse "host:port", "[v6]:port" or ":port" into host/port. Pure. */
+rfq_status req_parse_http_addr(const char *addr, char *host, size_t host_cap, int *port);
+
+/* Load every setting from the environment. Returns RFQ_EINVAL with err filled when a value is
+ * malformed or RFQ_JWT_KEY is missing (the process must not start then). */
+rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err);
+
+#endif

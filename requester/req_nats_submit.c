@@ -1,0 +1,94 @@
+/* req_nats_submit: rfq.v1.submit request handler. */
+#include "req_nats_submit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "req_submit.h"
+#include "rfq_ids.h"
+#include "rfq_nats.h"
+
+struct req_nats_submit {
+    struct req_server *srv;
+    natsSubscription **subs;
+    int n;
+};
+
+/* Delivery thread of one queue subscription: answer the request, destroy msg (ours). */
+static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    struct req_server *s = closure;
+    (void)sub;
+    const char *reply_to = natsMsg_GetReply(msg);
+    if (!reply_to || !*reply_to) {
+        RFQ_LOG(&s->log, RFQ_DEBUG, "submit without reply subject dropped");
+        natsMsg_Destroy(msg);
+        return;
+    }
+    struct req_reply rep;
+    req_reply_init(&rep);
+    req_submit_with_token(s, rfq_nats_header(msg, RFQ_HDR_AUTH), natsMsg_GetData(msg),
+                          (size_t)natsMsg_GetDataLength(msg),
+                          rfq_nats_header(msg, RFQ_HDR_TRACEPARENT), &rep);
+    if (!rep.body)
+        req_reply_error(&rep, 500, "no answer");
+    char status[8];
+    snprintf(status, sizeof(status), "%d", rep.status);
+    natsMsg *ans = NULL;
+    natsStatus st = natsMsg_Create(&ans, reply_to, NULL, rep.body, (int)rep.body_len);
+    if (st == NATS_OK)
+        st = natsMsgHeader_Set(ans, RFQ_HDR_STATUS, status);
+    for (int i = 0; st == NATS_OK && i < rep.n_headers; i++)
+        st = natsMsgHeader_Set(ans, rep.headers[i].name, rep.headers[i].value);
+    if (st == NATS_OK)
+        st = natsConnection_PublishMsg(nc, ans);
+    if (st != NATS_OK)
+        RFQ_LOG(&s->log, RFQ_WARN, "cannot answer a submit: %s", natsStatus_GetText(st));
+    natsMsg_Destroy(ans);
+    req_reply_clear(&rep);
+    natsMsg_Destroy(msg);
+}
+
+rfq_status req_nats_submit_start(struct req_nats_submit **out, struct req_server *s, int n)
+{
+    *out = NULL;
+    struct req_nats_submit *ns = calloc(1, sizeof(*ns));
+    if (!ns || n < 1 || !(ns->subs = calloc((size_t)n, sizeof(*ns->subs)))) {
+        free(ns);
+        return n < 1 ? RFQ_EINVAL : RFQ_ENOMEM;
+    }
+    ns->srv = s;
+    natsStatus st = NATS_OK;
+    for (; ns->n < n && st == NATS_OK; ns->n++) {
+        st = natsConnection_QueueSubscribe(&ns->subs[ns->n], s->nc, RFQ_SUBJECT_SUBMIT,
+                                           REQ_SUBMIT_QUEUE, on_submit, s);
+        if (st != NATS_OK)
+            break;
+    }
+    if (st == NATS_OK)
+        st = natsConnection_FlushTimeout(s->nc, 5000); /* subscribed at the server: ready */
+    if (st != NATS_OK) {
+        req_nats_submit_stop(ns, 1000);
+        return rfq_nats_status(st);
+    }
+    *out = ns;
+    return RFQ_OK;
+}
+
+void req_nats_submit_stop(struct req_nats_submit *ns, int timeout_ms)
+{
+    if (!ns)
+        return;
+    for (int i = 0; i < ns->n; i++)
+        natsSubscription_Drain(ns->subs[i]);
+    for (int i = 0; i < ns->n; i++) {
+        natsStatus st = natsSubscription_WaitForDrainCompletion(ns->subs[i], timeout_ms);
+        if (st != NATS_OK) {
+            natsSubscription_Unsubscribe(ns->subs[i]);
+            RFQ_LOG(&ns->srv->log, RFQ_WARN, "submit drain: %s", natsStatus_GetText(st));
+        }
+        natsSubscription_Destroy(ns->subs[i]);
+    }
+    free(ns->subs);
+    free(ns);
+}

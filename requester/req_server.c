@@ -1,0 +1,126 @@
+/* req_server: build, start, stop and tear down the requester. */
+#include "req_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "req_auth.h"
+#include "req_http.h"
+#include "req_nats_submit.h"
+#include "rfq_nats.h"
+#include "rfq_redis.h"
+
+rfq_status req_server_create(struct req_server **out, const struct req_config *cfg, int wait_ms,
+                             struct rfq_err *err)
+{
+    *out = NULL;
+    struct req_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return RFQ_ENOMEM;
+    s->cfg = *cfg;
+    s->log.component = "requester";
+    s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    rfq_status st = s->stop_fd >= 0 ? RFQ_OK : RFQ_EIO;
+    if (st != RFQ_OK) {
+        rfq_err_set(err, st, "", "eventfd failed");
+        goto fail;
+    }
+    struct rfq_jwt_cfg jc = {.key_file = s->cfg.jwt_key,
+                             .alg = s->cfg.jwt_alg,
+                             .issuer = s->cfg.jwt_iss,
+                             .audience = s->cfg.jwt_aud,
+                             .leeway_s = s->cfg.jwt_leeway_s,
+                             .allow_hs256 = strcmp(s->cfg.jwt_alg, "HS256") == 0};
+    st = rfq_jwt_verifier_create(&s->jwt, &jc, err);
+    if (st == RFQ_OK)
+        st = req_auth_create(&s->auth, s->jwt, s->cfg.jwt_leeway_s);
+    if (st != RFQ_OK)
+        goto fail;
+    st = rfq_nats_connect(&s->nc, s->cfg.common.nats_url, "rfq-requester", true, wait_ms);
+    if (st != RFQ_OK) {
+        rfq_err_set(err, st, "RFQ_NATS_URL", "cannot connect to NATS at %s",
+                    s->cfg.common.nats_url);
+        goto fail;
+    }
+    st = req_redis_pool_create(&s->redis, s->cfg.common.redis_host, s->cfg.common.redis_port,
+                               s->cfg.redis_timeout_ms, s->cfg.redis_max_conns, wait_ms);
+    if (st != RFQ_OK) {
+        rfq_err_set(err, st, "RFQ_REDIS_URL", "cannot connect to Redis at %s:%d",
+                    s->cfg.common.redis_host, s->cfg.common.redis_port);
+        goto fail;
+    }
+    *out = s;
+    return RFQ_OK;
+fail:
+    req_server_destroy(s);
+    return st;
+}
+
+rfq_status req_server_start(struct req_server *s, struct rfq_err *err)
+{
+    rfq_status st = req_http_start(&s->http, s, err);
+    if (st != RFQ_OK)
+        return st;
+    st = req_nats_submit_start(&s->submit, s, s->cfg.submit_workers);
+    if (st != RFQ_OK)
+        return rfq_err_set(err, st, RFQ_SUBJECT_SUBMIT, "cannot subscribe to %s",
+                           RFQ_SUBJECT_SUBMIT);
+    RFQ_LOG(&s->log, RFQ_INFO, "serving http on %s:%d and nats %s", s->cfg.http_host,
+            req_http_port(s->http), RFQ_SUBJECT_SUBMIT);
+    return RFQ_OK;
+}
+
+int req_server_http_port(const struct req_server *s)
+{
+    return req_http_port(s->http);
+}
+
+void req_server_stop(struct req_server *s)
+{
+    if (!s || atomic_exchange(&s->stopping, 1))
+        return;
+    req_nats_submit_stop(s->submit, 5000);
+    s->submit = NULL;
+    /* Wake every blocked event stream: they end, and their threads can be joined. */
+    uint64_t one = 1;
+    ssize_t w = write(s->stop_fd, &one, sizeof(one));
+    (void)w;
+    req_http_stop(s->http);
+    s->http = NULL;
+    RFQ_LOG(&s->log, RFQ_INFO, "stopped");
+}
+
+void req_server_destroy(struct req_server *s)
+{
+    if (!s)
+        return;
+    req_server_stop(s);
+    if (s->nc) {
+        natsConnection_Close(s->nc);
+        natsConnection_Destroy(s->nc);
+    }
+    req_redis_pool_destroy(s->redis);
+    req_auth_destroy(s->auth);
+    rfq_jwt_verifier_destroy(s->jwt);
+    if (s->stop_fd >= 0)
+        close(s->stop_fd);
+    free(s);
+}
+
+static rfq_status ping_redis(redisContext *c, void *arg)
+{
+    (void)arg;
+    redisReply *r = redisCommand(c, "PING");
+    rfq_status st = r && r->type == REDIS_REPLY_STATUS ? RFQ_OK : RFQ_EREDIS;
+    if (r)
+        freeReplyObject(r);
+    return st;
+}
+
+void req_server_health(struct req_server *s, int *nats_ok, int *redis_ok)
+{
+    *nats_ok = natsConnection_Status(s->nc) == NATS_CONN_STATUS_CONNECTED;
+    *redis_ok = req_redis_pool_run(s->redis, ping_redis, NULL) == RFQ_OK;
+}

@@ -1,0 +1,193 @@
+/* req_submit: verify, decode, persist (create_rfq.lua), scatter, answer. */
+#include "req_submit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "req_auth.h"
+#include "rfq_ids.h"
+#include "rfq_msg.h"
+#include "rfq_nats.h"
+#include "rfq_redis.h"
+
+/* Arguments of one create_rfq call, kept across a retry on a fresh connection. */
+struct create_call {
+    const struct rfq_request *req;
+    const char *json;
+    size_t json_len;
+    int64_t retention_ms;
+    int attempts;
+};
+
+/* EVALSHA create_rfq. A retry that finds the id already stored means the first attempt
+ * succeeded before its connection broke (ids are random UUIDs). */
+static rfq_status create_in_redis(redisContext *c, void *arg)
+{
+    struct create_call *cc = arg;
+    const struct rfq_request *r = cc->req;
+    char k_rfq[RFQ_KEY_MAX], k_idx[RFQ_KEY_MAX], member[RFQ_KEY_MAX];
+    char created[24], deadline[24], maxq[16], retention[24];
+    if (rfq_key_rfq(k_rfq, sizeof(k_rfq), r->tenant, r->rfq_id) != RFQ_OK ||
+        rfq_key_index(k_idx, sizeof(k_idx), r->tenant) != RFQ_OK ||
+        rfq_deadline_member(member, sizeof(member), r->tenant, r->rfq_id) != RFQ_OK)
+        return RFQ_EINVAL;
+    snprintf(created, sizeof(created), "%lld", (long long)r->created_ms);
+    snprintf(deadline, sizeof(deadline), "%lld", (long long)r->deadline_ms);
+    snprintf(maxq, sizeof(maxq), "%d", r->body.max_quotes);
+    snprintf(retention, sizeof(retention), "%lld", (long long)cc->retention_ms);
+    const char *argv[] = {k_rfq,    k_idx, RFQ_SYS_DEADLINES, r->rfq_id, r->tenant, created,
+                          deadline, maxq,  r->body.currency,  cc->json,  member,    retention};
+    size_t lens[sizeof(argv) / sizeof(argv[0])];
+    for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+        lens[i] = argv[i] == cc->json ? cc->json_len : strlen(argv[i]);
+    cc->attempts++;
+    redisReply *rep = rfq_redis_eval(c, RFQ_SCRIPT_CREATE_RFQ, 3,
+                                     (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
+    rfq_status st = RFQ_EREDIS;
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        st = rep->integer == 1 || cc->attempts > 1 ? RFQ_OK : RFQ_EPROTO;
+    freeReplyObject(rep);
+    return st;
+}
+
+/* Undo create_rfq after a failed scatter, so that a 503 leaves nothing behind. */
+static rfq_status delete_in_redis(redisContext *c, void *arg)
+{
+    const struct rfq_request *r = arg;
+    char k_rfq[RFQ_KEY_MAX], k_idx[RFQ_KEY_MAX], member[RFQ_KEY_MAX];
+    if (rfq_key_rfq(k_rfq, sizeof(k_rfq), r->tenant, r->rfq_id) != RFQ_OK ||
+        rfq_key_index(k_idx, sizeof(k_idx), r->tenant) != RFQ_OK ||
+        rfq_deadline_member(member, sizeof(member), r->tenant, r->rfq_id) != RFQ_OK)
+        return RFQ_EINVAL;
+    redisAppendCommand(c, "DEL %b", k_rfq, strlen(k_rfq));
+    redisAppendCommand(c, "ZREM %b %b", k_idx, strlen(k_idx), r->rfq_id, strlen(r->rfq_id));
+    redisAppendCommand(c, "ZREM %b %b", RFQ_SYS_DEADLINES, strlen(RFQ_SYS_DEADLINES), member,
+                       strlen(member));
+    rfq_status st = RFQ_OK;
+    for (int i = 0; i < 3; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep)
+            return RFQ_EREDIS;
+        if (rep->type == REDIS_REPLY_ERROR)
+            st = RFQ_EREDIS;
+        freeReplyObject(rep);
+    }
+    return st;
+}
+
+/* Publish the RFQ to rfq.v1.req.<region>.<tenant> with its return address and headers, then
+ * wait until the server has processed it (PING/PONG), so 202 means "scattered". */
+static rfq_status scatter(struct req_server *s, const struct rfq_request *r, const char *json,
+                          size_t json_len, const char *traceparent)
+{
+    char subject[RFQ_KEY_MAX], reply[RFQ_KEY_MAX], deadline[24];
+    if (rfq_subject_request(subject, sizeof(subject), r->body.region, r->tenant) != RFQ_OK ||
+        rfq_subject_quote(reply, sizeof(reply), r->tenant, r->rfq_id) != RFQ_OK)
+        return RFQ_EINVAL;
+    snprintf(deadline, sizeof(deadline), "%lld", (long long)r->deadline_ms);
+    natsMsg *m = NULL;
+    natsStatus ns = natsMsg_Create(&m, subject, reply, json, (int)json_len);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(m, RFQ_HDR_ID, r->rfq_id);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(m, RFQ_HDR_TENANT, r->tenant);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(m, RFQ_HDR_DEADLINE, deadline);
+    if (ns == NATS_OK && traceparent)
+        ns = natsMsgHeader_Set(m, RFQ_HDR_TRACEPARENT, traceparent);
+    if (ns == NATS_OK)
+        ns = natsConnection_PublishMsg(s->nc, m);
+    natsMsg_Destroy(m);
+    if (ns == NATS_OK)
+        ns = natsConnection_FlushTimeout(s->nc, s->cfg.publish_flush_ms);
+    return rfq_nats_status(ns);
+}
+
+/* traceparent is forwarded only when it has the W3C shape (55 chars of hex and dashes). */
+static const char *traceparent_ok(const char *tp)
+{
+    if (!tp || strlen(tp) != 55)
+        return NULL;
+    for (const char *p = tp; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-'))
+            return NULL;
+    return tp;
+}
+
+void req_submit_accepted(struct req_reply *out, const struct rfq_request *r)
+{
+    req_reply_json(out, 202,
+                   json_pack("{s:s,s:s,s:I,s:I,s:i,s:o}", "rfq_id", r->rfq_id, "status", "open",
+                             "created_ms", (json_int_t)r->created_ms, "deadline_ms",
+                             (json_int_t)r->deadline_ms, "max_quotes", r->body.max_quotes, "links",
+                             req_links_json(r->rfq_id)));
+    if (out->status != 202)
+        return;
+    req_reply_header(out, "Location", "/v1/rfqs/%s", r->rfq_id);
+    req_reply_header(out, "Retry-After", "%d", (r->body.timeout_ms + 999) / 1000);
+}
+
+void req_submit_run(struct req_server *s, const struct rfq_identity *who, const char *body,
+                    size_t len, const char *traceparent, struct req_reply *out)
+{
+    struct rfq_err err = {{0}, {0}};
+    struct rfq_request req;
+    memset(&req, 0, sizeof(req));
+    rfq_status st = rfq_submit_decode(&req.body, body, len, &s->cfg.limits, &err);
+    if (st == RFQ_ETOOBIG) {
+        req_reply_error(out, 413, "body exceeds %d bytes", RFQ_BODY_MAX);
+        return;
+    }
+    if (st != RFQ_OK) {
+        req_reply_error(out, 400, "%s", err.message[0] ? err.message : "invalid body");
+        return;
+    }
+    /* While disconnected, nats.c would buffer the scatter and send it after a reconnect, long
+     * after we answered 503: refuse before storing anything. */
+    if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED) {
+        req_reply_error(out, 503, "messaging unavailable");
+        return;
+    }
+    rfq_id_new(req.rfq_id);
+    snprintf(req.tenant, sizeof(req.tenant), "%s", who->tenant);
+    req.created_ms = rfq_now_ms();
+    req.deadline_ms = req.created_ms + req.body.timeout_ms;
+    struct rfq_log_ctx log = {.component = "requester", .tenant = req.tenant, .rfq_id = req.rfq_id};
+
+    char *json = NULL;
+    size_t json_len = 0;
+    if (rfq_request_encode(&req, &json, &json_len) != RFQ_OK) {
+        req_reply_error(out, 500, "cannot encode the request");
+        return;
+    }
+    struct create_call cc = {&req, json, json_len, s->cfg.retention_ms, 0};
+    st = req_redis_pool_run(s->redis, create_in_redis, &cc);
+    if (st != RFQ_OK) {
+        RFQ_LOG(&log, RFQ_WARN, "cannot store rfq: %s", rfq_status_str(st));
+        req_reply_error(out, st == RFQ_EPROTO ? 500 : 503, "storage unavailable");
+        goto out_free_json;
+    }
+    st = scatter(s, &req, json, json_len, traceparent_ok(traceparent));
+    if (st != RFQ_OK) {
+        RFQ_LOG(&log, RFQ_WARN, "cannot scatter rfq: %s", rfq_status_str(st));
+        if (req_redis_pool_run(s->redis, delete_in_redis, &req) != RFQ_OK)
+            RFQ_LOG(&log, RFQ_WARN, "cannot remove the unscattered rfq; it will expire");
+        req_reply_error(out, 503, "messaging unavailable");
+        goto out_free_json;
+    }
+    RFQ_LOG(&log, RFQ_DEBUG, "rfq accepted region=%s max_quotes=%d timeout_ms=%d", req.body.region,
+            req.body.max_quotes, req.body.timeout_ms);
+    req_submit_accepted(out, &req);
+out_free_json:
+    free(json);
+}
+
+void req_submit_with_token(struct req_server *s, const char *authorization, const char *body,
+                           size_t len, const char *traceparent, struct req_reply *out)
+{
+    struct rfq_identity who;
+    if (req_auth_verify(s->auth, authorization, &who, out) != RFQ_OK)
+        return;
+    req_submit_run(s, &who, body, len, traceparent, out);
+}

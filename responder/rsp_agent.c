@@ -1,0 +1,757 @@
+/* rsp_agent: RFQ intake, callback dispatch, think-time scheduling and quote publishing. */
+#include "rsp_agent.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nats/nats.h>
+
+#include "rfq_ids.h"
+#include "rfq_log.h"
+#include "rfq_nats.h"
+#include "rsp_sched.h"
+
+#define RSP_HDR_MSG_ID "Nats-Msg-Id"
+#define RSP_REPLY_MAX 512       /* longest reply subject we answer to */
+#define RSP_TRACEPARENT_MAX 128 /* W3C traceparent is 55 chars; longer values are not copied */
+#define RSP_LOGS_PER_SEC 10     /* per-second cap on warnings caused by peers */
+#define RSP_MSG_ID_MAX (2 * RFQ_ID_MAX + 2)
+
+static const char rsp_component[] = "responder";
+
+/* Every counter of struct rsp_agent_stats, for the atomic mirror below. */
+// clang-format off
+#define RSP_COUNTERS(X) \
+    X(received) X(bad) X(expired) X(unrouted) X(asked) X(quotes) X(declines) X(no_answer) \
+    X(invalid) X(late) X(cancelled) X(send_errors) X(acked) X(duplicates) X(ack_errors) \
+    X(retries)
+// clang-format on
+
+struct rsp_counters {
+#define RSP_FIELD(name) _Atomic uint64_t name;
+    RSP_COUNTERS(RSP_FIELD)
+#undef RSP_FIELD
+};
+
+#define COUNT(c, name) atomic_fetch_add_explicit(&(c)->name, 1, memory_order_relaxed)
+
+/* Allows RSP_LOGS_PER_SEC log lines a second; the rest are only counted. Races between threads
+ * can let a few extra lines through, which is harmless. */
+struct rsp_log_limit {
+    _Atomic int64_t second;
+    _Atomic int count;
+};
+
+static bool log_allowed(struct rsp_log_limit *l)
+{
+    int64_t sec = rfq_mono_ns() / 1000000000;
+    if (atomic_load_explicit(&l->second, memory_order_relaxed) != sec) {
+        atomic_store_explicit(&l->second, sec, memory_order_relaxed);
+        atomic_store_explicit(&l->count, 0, memory_order_relaxed);
+    }
+    return atomic_fetch_add_explicit(&l->count, 1, memory_order_relaxed) < RSP_LOGS_PER_SEC;
+}
+
+/* State the PubAck handler touches. Separate from the agent because nats.c may still run the
+ * handler on its own thread after a failed shutdown wait; in that case it is left allocated. */
+struct rsp_ack_state {
+    pthread_mutex_t mu;            /* held by the handler; guards counters */
+    struct rsp_counters *counters; /* the agent's while it lives, then NULL */
+    struct rsp_counters own;       /* used once the agent is gone */
+    struct rsp_log_limit limit;
+    int ack_wait_ms; /* MaxWait of a re-sent quote */
+};
+
+struct rsp_hosted {
+    char id[RFQ_ID_MAX + 1];
+    void *closure; /* borrowed, passed to the callback */
+};
+
+/* One region: its subscription and the responders hosted there. */
+struct rsp_region {
+    rsp_agent *agent;
+    char name[RFQ_REGION_MAX + 1];
+    natsSubscription *sub;
+    bool sub_done; /* the subscription's last callback returned (under agent->sub_mu) */
+    struct rsp_hosted *hosted;
+    size_t n_hosted, cap_hosted;
+};
+
+struct rsp_agent {
+    struct rsp_agent_cfg cfg; /* nats_url points at the copy below */
+    char *nats_url;
+    rsp_quote_fn fn;
+    pthread_mutex_t fn_mu;   /* serializes callback invocations */
+    pthread_mutex_t sub_mu;  /* guards rsp_region.sub_done */
+    pthread_cond_t sub_cond; /* signalled when a subscription completes */
+    struct rsp_region **regions;
+    size_t n_regions;
+    rsp_sched *sched;
+    natsConnection *nc;
+    jsCtx *js;
+    bool started;
+    struct rsp_ack_state *ack; /* see struct rsp_ack_state */
+    struct rsp_counters counters;
+    struct rsp_log_limit limit;
+};
+
+/* One decided answer waiting for its think time. Owns itself; reply subject stored inline. */
+struct rsp_pending {
+    rsp_agent *agent;
+    int64_t deadline_ms;
+    int64_t decided_ns; /* monotonic time the callback returned */
+    int think_ms;
+    struct rfq_quote quote;
+    char tenant[RFQ_TENANT_MAX + 1];
+    char msg_id[RSP_MSG_ID_MAX];
+    char traceparent[RSP_TRACEPARENT_MAX + 1]; /* "" when the RFQ had none */
+    char *body;                                /* quote JSON, malloc'd */
+    size_t body_len;
+    char reply[];
+};
+
+void rsp_agent_cfg_init(struct rsp_agent_cfg *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->nats_url = "nats://127.0.0.1:4222";
+    cfg->name = "rfq-responder";
+    cfg->send_asap = true;
+    cfg->connect_wait_ms = 5000;
+    cfg->ack_wait_ms = 1000;
+    cfg->max_pending_acks = 4096;
+    cfg->drain_ms = 1000;
+}
+
+rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rsp_quote_fn fn)
+{
+    *out = NULL;
+    if (!fn || !cfg || cfg->connect_wait_ms < 0 || cfg->ack_wait_ms <= 0 ||
+        cfg->max_pending_acks <= 0 || cfg->drain_ms < 0)
+        return RFQ_EINVAL;
+    rsp_agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return RFQ_ENOMEM;
+    a->cfg = *cfg;
+    a->fn = fn;
+    a->nats_url = strdup(cfg->nats_url ? cfg->nats_url : "nats://127.0.0.1:4222");
+    if (!a->cfg.name)
+        a->cfg.name = "rfq-responder";
+    a->ack = calloc(1, sizeof(*a->ack));
+    rfq_status st = RFQ_ENOMEM;
+    if (!a->nats_url || !a->ack)
+        goto out_free;
+    a->cfg.nats_url = a->nats_url;
+    a->ack->counters = &a->counters;
+    a->ack->ack_wait_ms = cfg->ack_wait_ms;
+    if (pthread_mutex_init(&a->ack->mu, NULL) != 0)
+        goto out_free;
+    if (pthread_mutex_init(&a->fn_mu, NULL) != 0)
+        goto out_ack_mutex;
+    if (pthread_mutex_init(&a->sub_mu, NULL) != 0)
+        goto out_fn_mutex;
+    if (pthread_cond_init(&a->sub_cond, NULL) != 0)
+        goto out_sub_mutex;
+    if ((st = rsp_sched_create(&a->sched)) != RFQ_OK)
+        goto out_sub_cond;
+    *out = a;
+    return RFQ_OK;
+out_sub_cond:
+    pthread_cond_destroy(&a->sub_cond);
+out_sub_mutex:
+    pthread_mutex_destroy(&a->sub_mu);
+out_fn_mutex:
+    pthread_mutex_destroy(&a->fn_mu);
+out_ack_mutex:
+    pthread_mutex_destroy(&a->ack->mu);
+out_free:
+    free(a->ack);
+    free(a->nats_url);
+    free(a);
+    return st;
+}
+
+static struct rsp_region *region_find(rsp_agent *a, const char *name)
+{
+    for (size_t i = 0; i < a->n_regions; i++)
+        if (strcmp(a->regions[i]->name, name) == 0)
+            return a->regions[i];
+    return NULL;
+}
+
+/* Find or add the region; NULL on allocation failure. */
+static struct rsp_region *region_get(rsp_agent *a, const char *name)
+{
+    struct rsp_region *r = region_find(a, name);
+    if (r)
+        return r;
+    struct rsp_region **grown = realloc(a->regions, (a->n_regions + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    a->regions = grown;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->agent = a;
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    a->regions[a->n_regions++] = r;
+    return r;
+}
+
+rfq_status rsp_agent_add_responder(rsp_agent *a, const char *responder_id, const char *region,
+                                   void *closure)
+{
+    if (a->started)
+        return RFQ_ECLOSED;
+    if (!responder_id || !region || !rfq_ident_valid(responder_id) || !rfq_region_valid(region))
+        return RFQ_EINVAL;
+    for (size_t i = 0; i < a->n_regions; i++)
+        for (size_t j = 0; j < a->regions[i]->n_hosted; j++)
+            if (strcmp(a->regions[i]->hosted[j].id, responder_id) == 0)
+                return RFQ_EINVAL;
+    struct rsp_region *r = region_get(a, region);
+    if (!r)
+        return RFQ_ENOMEM;
+    if (r->n_hosted == r->cap_hosted) {
+        size_t cap = r->cap_hosted ? r->cap_hosted * 2 : 8;
+        struct rsp_hosted *h = realloc(r->hosted, cap * sizeof(*h));
+        if (!h)
+            return RFQ_ENOMEM;
+        r->hosted = h;
+        r->cap_hosted = cap;
+    }
+    struct rsp_hosted *h = &r->hosted[r->n_hosted++];
+    snprintf(h->id, sizeof(h->id), "%s", responder_id);
+    h->closure = closure;
+    return RFQ_OK;
+}
+
+/* After a PubAck timeout, publish the same message (same bytes, same Nats-Msg-Id: the stream
+ * drops a copy it already has) while the RFQ's deadline, carried in the Rfq-Deadline header, has
+ * not passed. Returns true when the library took the message again. */
+static bool ack_retry(jsCtx *js, natsMsg **m, const struct rsp_ack_state *st)
+{
+    const char *dl = rfq_nats_header(*m, RFQ_HDR_DEADLINE);
+    char *end = NULL;
+    long long deadline = dl ? strtoll(dl, &end, 10) : 0;
+    if (!dl || !end || *end || rfq_now_ms() >= deadline)
+        return false;
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = st->ack_wait_ms;
+    return js_PublishMsgAsync(js, m, &po) == NATS_OK;
+}
+
+/* Count one PubAck outcome; re-send after a timeout (ack_retry); log failures (rate-limited).
+ * Runs on nats.c's async-reply thread. The message is ours to destroy. */
+static void on_pub_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+    struct rsp_ack_state *st = closure;
+    pthread_mutex_lock(&st->mu);
+    struct rsp_counters *c = st->counters ? st->counters : &st->own;
+    /* Only while the agent lives (its destroy waits for these), never after a 503 (no stream:
+     * it would come back at once, in a loop). */
+    if (!pa && pae && pae->Err == NATS_TIMEOUT && st->counters && ack_retry(js, &m, st)) {
+        COUNT(c, retries);
+        pthread_mutex_unlock(&st->mu);
+        return;
+    }
+    bool dup = pa && pa->Duplicate;
+    if (pa)
+        COUNT(c, acked);
+    if (dup)
+        COUNT(c, duplicates);
+    if (!pa)
+        COUNT(c, ack_errors);
+    rfq_log_level lvl = pa ? RFQ_DEBUG : RFQ_WARN;
+    if ((dup || pae) && lvl >= rfq_log_min_level && (pa || log_allowed(&st->limit))) {
+        struct rfq_log_ctx ctx = {.component = rsp_component,
+                                  .tenant = rfq_nats_header(m, RFQ_HDR_TENANT),
+                                  .rfq_id = rfq_nats_header(m, RFQ_HDR_ID)};
+        const char *who = rfq_nats_header(m, RFQ_HDR_RESPONDER);
+        if (dup)
+            RFQ_LOG(&ctx, RFQ_DEBUG, "quote of %s was a duplicate for stream %s", who,
+                    pa->Stream ? pa->Stream : "?");
+        else
+            RFQ_LOG(&ctx, RFQ_WARN, "quote of %s not acknowledged: %s (js error %d: %s)", who,
+                    natsStatus_GetText(pae->Err), (int)pae->ErrCode,
+                    pae->ErrCode && pae->ErrText ? pae->ErrText : "-");
+    }
+    pthread_mutex_unlock(&st->mu);
+    natsMsg_Destroy(m);
+}
+
+/* Publish one answer with JetStream async publish: the PubAck arrives in on_pub_ack. */
+static rfq_status js_send(rsp_agent *a, const struct rsp_reply *r)
+{
+    if (!a->js)
+        return RFQ_ECLOSED;
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, r->subject, NULL, r->body, (int)r->body_len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, RFQ_HDR_ID, r->rfq_id);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, RFQ_HDR_TENANT, r->tenant);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, RFQ_HDR_RESPONDER, r->responder_id);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, RSP_HDR_MSG_ID, r->msg_id);
+    if (s == NATS_OK && r->traceparent)
+        s = natsMsgHeader_Set(m, RFQ_HDR_TRACEPARENT, r->traceparent);
+    char deadline[24];
+    snprintf(deadline, sizeof(deadline), "%lld", (long long)r->deadline_ms);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, RFQ_HDR_DEADLINE, deadline);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = a->cfg.ack_wait_ms;
+    if (s == NATS_OK)
+        s = js_PublishMsgAsync(a->js, &m, &po);
+    natsMsg_Destroy(m); /* no-op when the library took it */
+    return rfq_nats_status(s);
+}
+
+/* Hand one answer to the transport unless its RFQ's deadline has passed. Does not free p. */
+static void pending_send(struct rsp_pending *p)
+{
+    rsp_agent *a = p->agent;
+    struct rfq_log_ctx ctx = {
+        .component = rsp_component, .tenant = p->tenant, .rfq_id = p->quote.rfq_id};
+    if (rfq_now_ms() >= p->deadline_ms) {
+        COUNT(&a->counters, late);
+        RFQ_LOG(&ctx, RFQ_DEBUG, "%s thought %d ms past the deadline: answer dropped",
+                p->quote.responder_id, p->think_ms);
+        return;
+    }
+    struct rsp_reply r = {
+        .subject = p->reply,
+        .tenant = p->tenant,
+        .rfq_id = p->quote.rfq_id,
+        .responder_id = p->quote.responder_id,
+        .msg_id = p->msg_id,
+        .traceparent = p->traceparent[0] ? p->traceparent : NULL,
+        .deadline_ms = p->deadline_ms,
+        .body = p->body,
+        .body_len = p->body_len,
+        .quote = &p->quote,
+    };
+    rfq_status st = a->cfg.send ? a->cfg.send(a->cfg.send_closure, &r) : js_send(a, &r);
+    if (st != RFQ_OK) {
+        COUNT(&a->counters, send_errors);
+        if (log_allowed(&a->limit))
+            RFQ_LOG(&ctx, RFQ_WARN, "cannot send the answer of %s: %s", p->quote.responder_id,
+                    rfq_status_str(st));
+        return;
+    }
+    if (p->quote.decline)
+        COUNT(&a->counters, declines);
+    else
+        COUNT(&a->counters, quotes);
+    RFQ_LOG(&ctx, RFQ_DEBUG, "%s sent %s after %d ms think time (%.3f ms late)",
+            p->quote.responder_id, p->quote.decline ? "a decline" : "a quote", p->think_ms,
+            (double)(rfq_mono_ns() - p->decided_ns) / 1e6 - p->think_ms);
+}
+
+static void pending_free(struct rsp_pending *p)
+{
+    if (p) {
+        free(p->body);
+        free(p);
+    }
+}
+
+/* Scheduler task: send when due, or count the answer as cancelled at shutdown. */
+static void pending_task(void *arg, bool cancelled)
+{
+    struct rsp_pending *p = arg;
+    if (cancelled)
+        COUNT(&p->agent->counters, cancelled);
+    else
+        pending_send(p);
+    pending_free(p);
+}
+
+/* A reply subject we can publish to: printable, no whitespace or wildcards, no empty token. */
+static bool reply_subject_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > RSP_REPLY_MAX || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 0x7f || c == '*' || c == '>' || (c == '.' && s[i + 1] == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* Split "rfq.v1.req.<region>.<tenant>" into region and tenant, validating both. */
+static bool request_subject_parse(const char *subject, char *region, char *tenant)
+{
+    static const char prefix[] = "rfq.v1.req.";
+    if (!subject || strncmp(subject, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    const char *p = subject + sizeof(prefix) - 1;
+    const char *dot = strchr(p, '.');
+    if (!dot || (size_t)(dot - p) > RFQ_REGION_MAX || strlen(dot + 1) > RFQ_TENANT_MAX)
+        return false;
+    memcpy(region, p, (size_t)(dot - p));
+    region[dot - p] = '\0';
+    strcpy(tenant, dot + 1);
+    return rfq_region_valid(region) && rfq_tenant_valid(tenant);
+}
+
+/* Copy a traceparent header if it is short and printable; otherwise leave it out. */
+static void traceparent_copy(char *out, const char *in)
+{
+    out[0] = '\0';
+    if (!in)
+        return;
+    size_t n = strlen(in);
+    if (n == 0 || n > RSP_TRACEPARENT_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (in[i] <= ' ' || in[i] >= 0x7f)
+            return;
+    memcpy(out, in, n + 1);
+}
+
+/* Make the callback's answer safe to encode: identity as pre-filled, strings terminated,
+ * perk count in range. Returns false when it cannot be made sane. */
+static bool answer_normalize(struct rfq_quote *q, rsp_decision d, const struct rfq_request *rfq,
+                             const char *responder_id)
+{
+    snprintf(q->rfq_id, sizeof(q->rfq_id), "%s", rfq->rfq_id);
+    snprintf(q->responder_id, sizeof(q->responder_id), "%s", responder_id);
+    q->decline = d == RSP_DECLINE;
+    q->decline_reason[RFQ_REASON_MAX] = '\0';
+    q->currency[3] = '\0';
+    if (q->decline) {
+        if (!q->decline_reason[0])
+            snprintf(q->decline_reason, sizeof(q->decline_reason), "declined");
+        return true;
+    }
+    if (q->n_perks < 0 || q->n_perks > RFQ_TAGS_MAX)
+        return false;
+    for (int i = 0; i < q->n_perks; i++)
+        q->perks[i][RFQ_TAG_MAX] = '\0';
+    return true;
+}
+
+/* Ask one hosted responder about rfq and send or schedule its answer. */
+static void ask_one(rsp_agent *a, const struct rsp_hosted *h, const struct rfq_request *rfq,
+                    const char *reply, const char *traceparent, const struct rfq_log_ctx *ctx)
+{
+    struct rfq_quote q;
+    memset(&q, 0, sizeof(q));
+    snprintf(q.rfq_id, sizeof(q.rfq_id), "%s", rfq->rfq_id);
+    snprintf(q.responder_id, sizeof(q.responder_id), "%s", h->id);
+    memcpy(q.currency, rfq->body.currency, sizeof(q.currency));
+    int think_ms = 0;
+
+    pthread_mutex_lock(&a->fn_mu);
+    rsp_decision d = a->fn(h->closure, rfq, h->id, &q, &think_ms);
+    pthread_mutex_unlock(&a->fn_mu);
+    COUNT(&a->counters, asked);
+    int64_t decided_ns = rfq_mono_ns();
+
+    if (d == RSP_NO_ANSWER) {
+        COUNT(&a->counters, no_answer);
+        return;
+    }
+    char *body = NULL;
+    size_t body_len = 0;
+    struct rfq_err err = {{0}, {0}};
+    rfq_status st = RFQ_EINVAL;
+    if (d != RSP_QUOTE && d != RSP_DECLINE) {
+        rfq_err_set(&err, RFQ_EINVAL, "", "unknown decision");
+    } else if (!answer_normalize(&q, d, rfq, h->id)) {
+        rfq_err_set(&err, RFQ_EINVAL, "perks", "perk count %d out of range", q.n_perks);
+    } else if (!q.decline && strcmp(q.currency, rfq->body.currency) != 0) {
+        rfq_err_set(&err, RFQ_EINVAL, "currency", "currency %s is not the RFQ's %s", q.currency,
+                    rfq->body.currency);
+    } else if ((st = rfq_quote_encode(&q, &body, &body_len)) == RFQ_OK) {
+        struct rfq_quote check;
+        st = rfq_quote_decode(&check, body, body_len, &err);
+    }
+    if (st != RFQ_OK) {
+        COUNT(&a->counters, invalid);
+        RFQ_LOG(ctx, RFQ_WARN, "answer of %s refused (decision %d): %s%s%s", h->id, (int)d,
+                err.field, err.field[0] ? ": " : "",
+                err.message[0] ? err.message : "cannot be encoded");
+        free(body);
+        return;
+    }
+    if (think_ms < 0)
+        think_ms = 0;
+    if (think_ms > 0 && rfq_now_ms() + think_ms >= rfq->deadline_ms) {
+        COUNT(&a->counters, late);
+        RFQ_LOG(ctx, RFQ_DEBUG, "%s would think %d ms, past the deadline: answer dropped", h->id,
+                think_ms);
+        free(body);
+        return;
+    }
+
+    size_t reply_len = strlen(reply);
+    struct rsp_pending *p = malloc(sizeof(*p) + reply_len + 1);
+    if (!p) {
+        COUNT(&a->counters, send_errors);
+        free(body);
+        return;
+    }
+    p->agent = a;
+    p->deadline_ms = rfq->deadline_ms;
+    p->decided_ns = decided_ns;
+    p->think_ms = think_ms;
+    p->quote = q;
+    memcpy(p->tenant, rfq->tenant, sizeof(p->tenant));
+    snprintf(p->msg_id, sizeof(p->msg_id), "%s.%s", q.rfq_id, q.responder_id);
+    memcpy(p->traceparent, traceparent, sizeof(p->traceparent));
+    p->body = body;
+    p->body_len = body_len;
+    memcpy(p->reply, reply, reply_len + 1);
+
+    if (think_ms == 0) {
+        pending_send(p);
+        pending_free(p);
+        return;
+    }
+    st = rsp_sched_at(a->sched, decided_ns + (int64_t)think_ms * 1000000, pending_task, p);
+    if (st != RFQ_OK) {
+        COUNT(&a->counters, cancelled);
+        pending_free(p);
+    }
+}
+
+/* Count and log (rate-limited) a dropped RFQ; returns st. */
+static rfq_status drop_bad(rsp_agent *a, const struct rfq_log_ctx *ctx, rfq_status st,
+                           const char *subject, const char *why)
+{
+    COUNT(&a->counters, bad);
+    if (RFQ_WARN >= rfq_log_min_level && log_allowed(&a->limit))
+        RFQ_LOG(ctx, RFQ_WARN, "RFQ dropped (%s) on %.200s: %s", rfq_status_str(st),
+                subject ? subject : "(none)", why);
+    return st;
+}
+
+rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *reply, const char *data,
+                             size_t len, const char *traceparent)
+{
+    struct rfq_log_ctx ctx = {.component = rsp_component};
+    char region[RFQ_REGION_MAX + 1], tenant[RFQ_TENANT_MAX + 1];
+    COUNT(&a->counters, received);
+    if (!request_subject_parse(subject, region, tenant))
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, "not rfq.v1.req.<region>.<tenant>");
+    if (!reply || !reply_subject_valid(reply))
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, "no usable reply subject");
+
+    struct rfq_request rfq;
+    struct rfq_err err = {{0}, {0}};
+    rfq_status st = rfq_request_decode(&rfq, data, len, &err);
+    if (st != RFQ_OK) {
+        char detail[300];
+        snprintf(detail, sizeof(detail), "%s%s%s (%zu bytes)", err.field, err.field[0] ? ": " : "",
+                 err.message, len);
+        return drop_bad(a, &ctx, st, subject, detail);
+    }
+    ctx.tenant = rfq.tenant;
+    ctx.rfq_id = rfq.rfq_id;
+    if (strcmp(tenant, rfq.tenant) != 0)
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, "subject tenant differs from body");
+
+    int64_t now = rfq_now_ms();
+    if (now >= rfq.deadline_ms) {
+        COUNT(&a->counters, expired);
+        RFQ_LOG(&ctx, RFQ_DEBUG, "RFQ skipped: deadline passed %lld ms ago",
+                (long long)(now - rfq.deadline_ms));
+        return RFQ_ECLOSED;
+    }
+    struct rsp_region *r = region_find(a, region);
+    if (!r || r->n_hosted == 0) {
+        COUNT(&a->counters, unrouted);
+        return RFQ_ENOTFOUND;
+    }
+    char trace[RSP_TRACEPARENT_MAX + 1];
+    traceparent_copy(trace, traceparent);
+    for (size_t i = 0; i < r->n_hosted; i++)
+        ask_one(a, &r->hosted[i], &rfq, reply, trace, &ctx);
+    return RFQ_OK;
+}
+
+/* NATS subscription callback: one RFQ message; the message is ours to destroy. */
+static void on_rfq(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    struct rsp_region *r = closure;
+    int len = natsMsg_GetDataLength(m);
+    rsp_agent_deliver(r->agent, natsMsg_GetSubject(m), natsMsg_GetReply(m), natsMsg_GetData(m),
+                      len > 0 ? (size_t)len : 0, rfq_nats_header(m, RFQ_HDR_TRACEPARENT));
+    natsMsg_Destroy(m);
+}
+
+/* nats.c calls this once a subscription is closed and its message handler has returned. */
+static void on_sub_complete(void *closure)
+{
+    struct rsp_region *r = closure;
+    pthread_mutex_lock(&r->agent->sub_mu);
+    r->sub_done = true;
+    pthread_cond_broadcast(&r->agent->sub_cond);
+    pthread_mutex_unlock(&r->agent->sub_mu);
+}
+
+rfq_status rsp_agent_start(rsp_agent *a)
+{
+    struct rfq_log_ctx ctx = {.component = rsp_component};
+    if (a->started || a->nc)
+        return RFQ_ECLOSED;
+    if (a->n_regions == 0)
+        return RFQ_EINVAL;
+    rfq_status st = rfq_nats_connect(&a->nc, a->cfg.nats_url, a->cfg.name, a->cfg.send_asap,
+                                     a->cfg.connect_wait_ms);
+    if (st != RFQ_OK) {
+        const char *why = nats_GetLastError(NULL);
+        RFQ_LOG(&ctx, RFQ_ERROR, "cannot connect to NATS at %s: %s", a->cfg.nats_url,
+                why && *why ? why : rfq_status_str(st));
+        return st;
+    }
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = a->cfg.max_pending_acks;
+    jo.PublishAsync.AckHandler = on_pub_ack;
+    jo.PublishAsync.AckHandlerClosure = a->ack;
+    natsStatus s = natsConnection_JetStream(&a->js, a->nc, &jo);
+    for (size_t i = 0; s == NATS_OK && i < a->n_regions; i++) {
+        char subject[RFQ_KEY_MAX];
+        snprintf(subject, sizeof(subject), "rfq.v1.req.%s.>", a->regions[i]->name);
+        s = natsConnection_Subscribe(&a->regions[i]->sub, a->nc, subject, on_rfq, a->regions[i]);
+        if (s == NATS_OK)
+            s = natsSubscription_SetOnCompleteCB(a->regions[i]->sub, on_sub_complete,
+                                                 a->regions[i]);
+        if (s == NATS_OK)
+            RFQ_LOG(&ctx, RFQ_INFO, "subscribed %s for %zu responders", subject,
+                    a->regions[i]->n_hosted);
+    }
+    /* A PING/PONG round trip: the server has processed the SUBs when it answers. */
+    if (s == NATS_OK)
+        s = natsConnection_FlushTimeout(a->nc, 5000);
+    if (s != NATS_OK) {
+        RFQ_LOG(&ctx, RFQ_ERROR, "cannot subscribe: %s", natsStatus_GetText(s));
+        return rfq_nats_status(s);
+    }
+    a->started = true;
+    return RFQ_OK;
+}
+
+void rsp_agent_stats_get(rsp_agent *a, struct rsp_agent_stats *out)
+{
+#define RSP_COPY(name) out->name = atomic_load_explicit(&a->counters.name, memory_order_relaxed);
+    RSP_COUNTERS(RSP_COPY)
+#undef RSP_COPY
+}
+
+/* Stop the subscriptions (draining what already arrived) and wait until no RFQ callback runs
+ * any more: only then may the scheduler and the agent go away. */
+static void regions_stop(rsp_agent *a)
+{
+    struct rfq_log_ctx ctx = {.component = rsp_component};
+    /* Draining needs a round trip to the server; while disconnected nothing more can arrive,
+     * so close the subscriptions at once instead. */
+    bool up = a->nc && natsConnection_Status(a->nc) == NATS_CONN_STATUS_CONNECTED;
+    for (size_t i = 0; i < a->n_regions; i++) {
+        natsSubscription *sub = a->regions[i]->sub;
+        if (sub && (!up || natsSubscription_DrainTimeout(sub, 2000) != NATS_OK))
+            natsSubscription_Unsubscribe(sub);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 3;
+    pthread_mutex_lock(&a->sub_mu);
+    for (size_t i = 0; i < a->n_regions; i++) {
+        struct rsp_region *r = a->regions[i];
+        while (r->sub && !r->sub_done &&
+               pthread_cond_timedwait(&a->sub_cond, &a->sub_mu, &until) == 0)
+            ;
+        if (r->sub && !r->sub_done)
+            RFQ_LOG(&ctx, RFQ_ERROR, "subscription of %s did not stop in time", r->name);
+    }
+    pthread_mutex_unlock(&a->sub_mu);
+    for (size_t i = 0; i < a->n_regions; i++) {
+        natsSubscription_Destroy(a->regions[i]->sub);
+        a->regions[i]->sub = NULL;
+    }
+}
+
+/* Wait up to drain_ms for outstanding PubAcks, then close NATS. When they do not all arrive, the
+ * ack state is detached from the agent and deliberately left allocated: nats.c may still call the
+ * handler with it from its own thread. */
+static void nats_stop(rsp_agent *a)
+{
+    struct rfq_log_ctx ctx = {.component = rsp_component};
+    if (a->js) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = a->cfg.drain_ms > 0 ? a->cfg.drain_ms : 1;
+        if (js_PublishAsyncComplete(a->js, &po) != NATS_OK) {
+            natsMsgList pending = {0};
+            if (js_PublishAsyncGetPendingList(&pending, a->js) == NATS_OK) {
+                RFQ_LOG(&ctx, RFQ_WARN, "%d quotes still without PubAck at shutdown",
+                        pending.Count);
+                natsMsgList_Destroy(&pending);
+            }
+            pthread_mutex_lock(&a->ack->mu);
+            a->ack->counters = NULL;
+            pthread_mutex_unlock(&a->ack->mu);
+            a->ack = NULL;
+        }
+        jsCtx_Destroy(a->js);
+        a->js = NULL;
+    }
+    natsConnection_Destroy(a->nc);
+    a->nc = NULL;
+}
+
+void rsp_agent_destroy(rsp_agent *a)
+{
+    if (!a)
+        return;
+    struct rfq_log_ctx ctx = {.component = rsp_component};
+    int64_t t0 = rfq_mono_ns();
+    regions_stop(a);
+    int64_t t1 = rfq_mono_ns();
+    rsp_sched_destroy(a->sched, t1 + (int64_t)a->cfg.drain_ms * 1000000);
+    int64_t t2 = rfq_mono_ns();
+    nats_stop(a);
+    RFQ_LOG(&ctx, RFQ_DEBUG,
+            "shutdown: subscriptions %.1f ms, think drain %.1f ms, acks+close %.1f ms",
+            (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(rfq_mono_ns() - t2) / 1e6);
+    if (a->started) {
+        struct rsp_agent_stats s;
+        rsp_agent_stats_get(a, &s);
+        RFQ_LOG(&ctx, RFQ_INFO,
+                "stopped: received %llu, bad %llu, expired %llu, quotes %llu, declines %llu, "
+                "no answer %llu, invalid %llu, late %llu, cancelled %llu, send errors %llu, "
+                "acked %llu, duplicates %llu, ack errors %llu, retries %llu",
+                (unsigned long long)s.received, (unsigned long long)s.bad,
+                (unsigned long long)s.expired, (unsigned long long)s.quotes,
+                (unsigned long long)s.declines, (unsigned long long)s.no_answer,
+                (unsigned long long)s.invalid, (unsigned long long)s.late,
+                (unsigned long long)s.cancelled, (unsigned long long)s.send_errors,
+                (unsigned long long)s.acked, (unsigned long long)s.duplicates,
+                (unsigned long long)s.ack_errors, (unsigned long long)s.retries);
+    }
+    for (size_t i = 0; i < a->n_regions; i++) {
+        free(a->regions[i]->hosted);
+        free(a->regions[i]);
+    }
+    free(a->regions);
+    pthread_mutex_destroy(&a->fn_mu);
+    pthread_mutex_destroy(&a->sub_mu);
+    pthread_cond_destroy(&a->sub_cond);
+    if (a->ack)
+        pthread_mutex_destroy(&a->ack->mu);
+    free(a->ack);
+    free(a->nats_url);
+    free(a);
+}

@@ -1,0 +1,229 @@
+/* harness: real nats-server, redis-server and engine processes for one integration scenario,
+ * plus HTTP, NATS, Redis and JWT helpers and assertions that always clean up. */
+#ifndef RFQ_IT_HARNESS_H
+#define RFQ_IT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <nats/nats.h>
+
+/* ---- assertions ------------------------------------------------------------------------ */
+
+/* Print the failure with its location, dump every process log, stop everything, exit(1).
+ * Safe to call from any thread; only the first failure is reported. */
+void h_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+#define H_CHECK(cond, ...)                                                                         \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            h_fail(__FILE__, __LINE__, __VA_ARGS__);                                               \
+    } while (0)
+
+#define H_CHECK_INT(a, b, what)                                                                    \
+    do {                                                                                           \
+        long long h_a_ = (long long)(a), h_b_ = (long long)(b);                                    \
+        if (h_a_ != h_b_)                                                                          \
+            h_fail(__FILE__, __LINE__, "%s: got %lld, expected %lld", (what), h_a_, h_b_);         \
+    } while (0)
+
+#define H_CHECK_STR(a, b, what)                                                                    \
+    do {                                                                                           \
+        const char *h_a_ = (a), *h_b_ = (b);                                                       \
+        if (!h_a_ || !h_b_ || strcmp(h_a_, h_b_) != 0)                                             \
+            h_fail(__FILE__, __LINE__, "%s: got \"%s\", expected \"%s\"", (what),                  \
+                   h_a_ ? h_a_ : "(null)", h_b_ ? h_b_ : "(null)");                                \
+    } while (0)
+
+/* Informational line on stdout, prefixed with the elapsed time. */
+void h_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A behaviour worth reporting that the contract leaves open: printed, never fails. */
+void h_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+/* Start a scenario: temp dir, signal handling, cleanup at exit, and a watchdog that fails the
+ * scenario after bound_s seconds (kept below the CTest TIMEOUT so cleanup still runs). */
+void h_init(const char *scenario, int bound_s);
+/* Orderly end of a passing scenario: stop engines (checking each exits cleanly on SIGTERM),
+ * close clients, stop servers, remove the temp dir. */
+void h_finish(void);
+const char *h_tmpdir(void);
+int64_t h_now_ms(void);
+void h_sleep_ms(int ms);
+
+/* A free loopback TCP port (bind port 0 on 127.0.0.1 and read it back). */
+int h_free_port(void);
+
+/* ---- processes ------------------------------------------------------------------------- */
+
+struct h_proc {
+    char name[64];        /* label in logs and file names, unique per scenario */
+    char path[512];       /* executable */
+    char log_path[600];   /* stdout and stderr of the process */
+    char ready_path[600]; /* RFQ_READY_FILE, "" for servers */
+    char **argv;          /* owned, NULL-terminated */
+    char **envp;          /* owned, NULL-terminated */
+    pid_t pid;            /* 0 when not running */
+    int exit_status;      /* waitpid status of the last run */
+    bool is_engine;       /* engine processes must exit 0 on SIGTERM */
+    char http_base[64];   /* requester only: http://127.0.0.1:<port> */
+};
+
+/* Start nats-server (JetStream, loopback, free port, store in the temp dir) and wait until it
+ * accepts clients with JetStream enabled. Also connects the test's own NATS client. */
+void h_nats_start(void);
+/* Stop nats-server (SIGTERM, then SIGKILL after a bound); the test's client stays (and keeps
+ * trying to reconnect) until h_finish. */
+void h_nats_stop(void);
+const char *h_nats_url(void);
+natsConnection *h_nc(void);
+jsCtx *h_js(void);
+
+/* Start redis-server (AOF, loopback, free port, dir in the temp dir) and wait for PING. */
+void h_redis_start(void);
+/* Stop redis-server (SIGTERM, then SIGKILL after a bound). */
+void h_redis_stop(void);
+/* Start the stopped redis-server again on the same port and data dir (AOF reloads). */
+void h_redis_restart(void);
+const char *h_redis_url(void);
+redisContext *h_redis(void);
+
+/* Engine processes. extra_env is a NULL-terminated list of "NAME=value" (may be NULL);
+ * the common variables (RFQ_NATS_URL, RFQ_REDIS_URL, RFQ_READY_FILE, RFQ_JWT_KEY,
+ * RFQ_HTTP_ADDR, RFQ_LOG_LEVEL) are set by the harness. Each waits for the ready file. */
+struct h_proc *h_requester_start(const char *const *extra_env);
+struct h_proc *h_aggregator_start(const char *const *extra_env);
+struct h_proc *h_responder_start(const char *const *extra_env);
+/* Start again a stopped or killed process with the same arguments and environment. */
+void h_proc_restart(struct h_proc *p);
+/* Send sig (e.g. SIGSTOP/SIGCONT) to a running process. */
+void h_proc_signal(struct h_proc *p, int sig);
+/* SIGKILL and reap. */
+void h_proc_kill9(struct h_proc *p);
+/* SIGTERM, wait up to bound, then SIGKILL; returns the waitpid status. */
+int h_proc_stop(struct h_proc *p);
+/* Fails the scenario when the process already exited (crash detection). */
+void h_proc_check_alive(struct h_proc *p);
+/* Check every engine process is still running. */
+void h_check_all_alive(void);
+
+/* ---- tokens ---------------------------------------------------------------------------- */
+
+/* ES256 token for tenant/tier signed with the scenario key; ttl_s may be negative (expired).
+ * Returned string is new (free()). */
+char *h_token(const char *tenant, const char *tier, int64_t ttl_s);
+/* Token with explicit issuer and audience (for the negative cases). New string. */
+char *h_token_claims(const char *tenant, const char *issuer, const char *audience);
+/* Token signed by a key the requester does not know. New string. */
+char *h_token_foreign_key(const char *tenant);
+/* HS256 token whose secret is the text of the requester's public key (algorithm confusion). */
+char *h_token_hs256_pubkey(const char *tenant);
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
+
+struct h_resp {
+    long status;   /* HTTP status, 0 when the request failed */
+    char *headers; /* raw header block, NUL-terminated, owned */
+    char *body;    /* NUL-terminated, owned */
+    size_t body_len;
+    json_t *json; /* body parsed as JSON when it is JSON, else NULL; owned */
+};
+
+/* Perform one request against base (a requester's http_base) + path. token and content_type
+ * may be NULL (no header). body may be NULL. Fails the scenario only on transport errors. */
+void h_http(struct h_resp *r, const struct h_proc *req, const char *method, const char *path,
+            const char *token, const char *content_type, const char *body, size_t body_len);
+/* Same with the whole Authorization header value given (NULL: no header). */
+void h_http_auth(struct h_resp *r, const struct h_proc *req, const char *method, const char *path,
+                 const char *authorization, const char *content_type, const char *body,
+                 size_t body_len);
+void h_resp_free(struct h_resp *r);
+/* Value of a response header (case-insensitive name) into out; false when absent. */
+bool h_resp_header(const struct h_resp *r, const char *name, char *out, size_t cap);
+/* Check an error answer: status, JSON body {"error":{"code":code,"message":<non-empty>}}. */
+void h_check_error(const struct h_resp *r, long status, const char *code, const char *what);
+
+/* A submit body for region with max_quotes and timeout_ms (0 = leave out). New string. */
+char *h_submit_body(const char *region, int max_quotes, int timeout_ms);
+/* POST /v1/rfqs expecting 202; copies the rfq id to id_out[65]; returns the parsed body (new). */
+json_t *h_submit(const struct h_proc *req, const char *token, const char *body, char *id_out);
+/* GET path expecting 200; returns the parsed JSON (new). */
+json_t *h_get_json(const struct h_proc *req, const char *token, const char *path);
+/* Poll GET /v1/rfqs/<id> until its status is not "open" (bounded); returns the JSON (new). */
+json_t *h_wait_closed(const struct h_proc *req, const char *token, const char *id, int bound_ms);
+/* Poll GET /v1/rfqs/<id> until quote_count >= n (bounded); returns the JSON (new). */
+json_t *h_wait_quote_count(const struct h_proc *req, const char *token, const char *id, int n,
+                           int bound_ms);
+
+/* ---- JSON helpers ---------------------------------------------------------------------- */
+
+const char *h_jstr(const json_t *obj, const char *key); /* NULL when missing/not string */
+long long h_jint(const json_t *obj, const char *key, long long def);
+/* Ranking rule check on a /quotes answer: rank 1..n, ordered by amount, eta, arrival. */
+void h_check_ranked(const json_t *quotes_answer, const char *rfq_id, int expect_n);
+
+/* ---- NATS helpers ---------------------------------------------------------------------- */
+
+/* JetStream-publish data to subject with header pairs (hdrs: "K","V",...,NULL). Returns the
+ * PubAck: *seq and *duplicate filled when non-NULL. Fails the scenario on error. */
+void h_js_publish(const char *subject, const char *const *hdrs, const void *data, size_t len,
+                  uint64_t *seq, bool *duplicate);
+/* Quote body for rfq_id from responder with price/eta in currency. New string. */
+char *h_quote_body(const char *rfq_id, const char *responder, long long amount, int eta_s,
+                   const char *currency);
+/* Publish a well-formed quote the way a responder does (subject, headers, Nats-Msg-Id
+ * "<rfq_id>.<responder>" unless msg_id is given). */
+void h_publish_quote(const char *tenant, const char *rfq_id, const char *responder,
+                     long long amount, int eta_s, const char *msg_id);
+
+/* Wait until the aggregator's durable consumer has nothing pending and nothing unacked, i.e.
+ * every quote published so far was processed and acknowledged. false on timeout (with the
+ * last numbers in *pending and *ack_pending when non-NULL). */
+bool h_quotes_drained(int bound_ms, uint64_t *pending, int64_t *ack_pending);
+
+/* Events observed on rfq.v1.event.> since h_events_start(). */
+void h_events_start(void);
+/* Number of events of type ("quote", "completed", "expired") for rfq_id. */
+int h_events_count(const char *rfq_id, const char *type);
+/* Wait until at least n events of type for rfq_id were seen; false on timeout. */
+bool h_events_wait(const char *rfq_id, const char *type, int n, int bound_ms);
+/* The i-th event (0-based, in arrival order) of type for rfq_id: borrowed, or NULL. */
+json_t *h_events_get(const char *rfq_id, const char *type, int i);
+
+/* One entry of the RFQ_DLQ stream. */
+struct h_dlq_entry {
+    uint64_t seq;
+    char subject[256]; /* DLQ subject */
+    char reason[64];   /* Rfq-Dlq-Reason */
+    char orig[256];    /* Rfq-Dlq-Subject */
+    char tenant[80];   /* Rfq-Tenant */
+    char rfq_id[80];   /* Rfq-Id */
+    char *data;        /* original payload, NUL-terminated, owned */
+    size_t len;
+};
+/* Wait until the DLQ holds an entry whose Rfq-Dlq-Subject is orig_subject and whose data
+ * equals data/len; fills *out (free with h_dlq_entry_free). false on timeout. */
+bool h_dlq_wait(const char *orig_subject, const void *data, size_t len, int bound_ms,
+                struct h_dlq_entry *out);
+/* Number of DLQ entries whose Rfq-Dlq-Subject is orig_subject (and, when reason is not NULL,
+ * whose Rfq-Dlq-Reason is reason). */
+int h_dlq_count_subject(const char *orig_subject, const char *reason);
+void h_dlq_entry_free(struct h_dlq_entry *e);
+
+/* ---- Redis helpers --------------------------------------------------------------------- */
+
+/* HGET key field as integer (def when missing). */
+long long h_redis_hget_int(const char *key, const char *field, long long def);
+/* HGET key field into out; false when missing. */
+bool h_redis_hget(const char *key, const char *field, char *out, size_t cap);
+long long h_redis_int_cmd(const char *cmd, const char *key); /* HLEN/ZCARD/EXISTS key */
+/* ZSCORE key member, -1 when absent. */
+long long h_redis_zscore(const char *key, const char *member);
+
+#endif

@@ -1,0 +1,55 @@
+/* rfq_integration: runs one named integration scenario in this process (CTest runs one entry
+ * per scenario, so each gets its own servers and temp dir). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "scenarios.h"
+
+struct scenario {
+    const char *name;
+    void (*run)(void);
+    int bound_s; /* internal bound; the CTest TIMEOUT is set a little above it */
+};
+
+static const struct scenario scenarios[] = {
+    {"full_flow", sc_full_flow, 60},
+    {"deadline_partial", sc_deadline_partial, 60},
+    {"duplicate_quote", sc_duplicate_quote, 60},
+    {"late_quote", sc_late_quote, 60},
+    {"wrong_tenant_quote", sc_wrong_tenant_quote, 60},
+    {"malformed_quote", sc_malformed_quote, 60},
+    {"aggregator_restart", sc_aggregator_restart, 100},
+    {"aggregator_crash_inflight", sc_aggregator_crash_inflight, 100},
+    {"two_aggregators", sc_two_aggregators, 100},
+    {"sse_events", sc_sse_events, 60},
+    {"http_api_errors", sc_http_api_errors, 60},
+    {"dependency_outage", sc_dependency_outage, 60},
+    {"listing", sc_listing, 60},
+    {"nats_submit", sc_nats_submit, 60},
+};
+
+int main(int argc, char **argv)
+{
+    size_t n = sizeof(scenarios) / sizeof(scenarios[0]);
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s %d\n", scenarios[i].name, scenarios[i].bound_s);
+        return 0;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <scenario> | --list\n", argv[0]);
+        return 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[1], scenarios[i].name) == 0) {
+            h_init(scenarios[i].name, scenarios[i].bound_s);
+            scenarios[i].run();
+            h_finish();
+            return 0;
+        }
+    }
+    fprintf(stderr, "unknown scenario %s (try --list)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,26 @@
+/* scenarios: the integration scenarios, one function each, run one per process by main.c. */
+#ifndef RFQ_IT_SCENARIOS_H
+#define RFQ_IT_SCENARIOS_H
+
+/* test_flow.c */
+void sc_full_flow(void);
+void sc_deadline_partial(void);
+/* test_quotes.c */
+void sc_duplicate_quote(void);
+void sc_late_quote(void);
+void sc_wrong_tenant_quote(void);
+void sc_malformed_quote(void);
+/* test_resilience.c */
+void sc_aggregator_restart(void);
+void sc_aggregator_crash_inflight(void);
+void sc_two_aggregators(void);
+/* test_sse.c */
+void sc_sse_events(void);
+/* test_api.c */
+void sc_http_api_errors(void);
+void sc_dependency_outage(void);
+void sc_listing(void);
+/* test_nats_submit.c */
+void sc_nats_submit(void);
+
+#endif

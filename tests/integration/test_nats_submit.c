@@ -1,0 +1,142 @@
+/* test_nats_submit: submitting over NATS request/reply (rfq.v1.submit), answered like HTTP,
+ * served once per request by a queue group of requesters. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "rfq_ids.h"
+#include "rfq_jwt.h"
+#include "scenarios.h"
+
+struct nats_answer {
+    char status[16]; /* Rfq-Status header, "" when absent */
+    json_t *json;    /* reply body parsed, or NULL */
+    char raw[512];   /* reply body (truncated) for messages */
+};
+
+/* Request rfq.v1.submit with an optional Authorization value and the body. */
+static void nats_submit(struct nats_answer *a, const char *authorization, const char *body,
+                        size_t len)
+{
+    memset(a, 0, sizeof(*a));
+    natsMsg *m = NULL, *reply = NULL;
+    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)len);
+    if (s == NATS_OK && authorization)
+        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
+    if (s == NATS_OK)
+        s = natsConnection_RequestMsg(&reply, h_nc(), m, 5000);
+    natsMsg_Destroy(m);
+    H_CHECK(s == NATS_OK, "request on %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
+    const char *v = NULL;
+    if (natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) == NATS_OK && v)
+        snprintf(a->status, sizeof(a->status), "%s", v);
+    snprintf(a->raw, sizeof(a->raw), "%.*s", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
+    a->json = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    natsMsg_Destroy(reply);
+}
+
+static void expect_error(const struct nats_answer *a, const char *status, const char *code,
+                         const char *what)
+{
+    H_CHECK_STR(a->status, status, what);
+    json_t *err = json_object_get(a->json, "error");
+    H_CHECK(json_is_object(err), "%s: reply has no error object: %s", what, a->raw);
+    H_CHECK_STR(h_jstr(err, "code"), code, what);
+    H_CHECK(h_jstr(err, "message") && *h_jstr(err, "message"), "%s: empty error message", what);
+}
+
+void sc_nats_submit(void)
+{
+    h_nats_start();
+    h_redis_start();
+    h_events_start();
+    h_aggregator_start(NULL);
+    struct h_proc *req = h_requester_start(NULL);
+    h_requester_start(NULL); /* a second member of the queue group */
+    const char *fleet[] = {"RFQ_FLEET_SIZE=3",   "RFQ_REGIONS=eu-west", "RFQ_DECLINE_PCT=0",
+                           "RFQ_THINK_MS_MIN=5", "RFQ_THINK_MS_MAX=40", NULL};
+    h_responder_start(fleet);
+    char *tok = h_token("acme", "enterprise", 3600);
+    char auth[RFQ_JWT_MAX + 16];
+    snprintf(auth, sizeof(auth), "Bearer %s", tok);
+
+    /* Accepted: 202, same body as HTTP, and the fleet's quotes complete it. */
+    char *body = h_submit_body("eu-west", 3, 5000);
+    struct nats_answer a;
+    nats_submit(&a, auth, body, strlen(body));
+    H_CHECK_STR(a.status, "202", "Rfq-Status of a valid NATS submit");
+    H_CHECK(a.json != NULL, "NATS submit reply is not JSON: %s", a.raw);
+    const char *id_s = h_jstr(a.json, "rfq_id");
+    H_CHECK(id_s && rfq_ident_valid(id_s), "reply without a valid rfq_id: %s", a.raw);
+    char id[RFQ_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", id_s);
+    H_CHECK_STR(h_jstr(a.json, "status"), "open", "reply status");
+    H_CHECK_INT(h_jint(a.json, "max_quotes", -1), 3, "reply max_quotes");
+    char self[128];
+    snprintf(self, sizeof(self), "/v1/rfqs/%s", id);
+    H_CHECK_STR(h_jstr(json_object_get(a.json, "links"), "self"), self, "reply links.self");
+    json_decref(a.json);
+
+    json_t *st = h_wait_closed(req, tok, id, 10000);
+    H_CHECK_STR(h_jstr(st, "status"), "completed", "status of the NATS-submitted RFQ");
+    H_CHECK_INT(h_jint(st, "quote_count", -1), 3, "quote_count");
+    H_CHECK_STR(h_jstr(st, "tenant"), "acme", "tenant from the token");
+    json_decref(st);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/rfqs/%s/quotes", id);
+    json_t *qa = h_get_json(req, tok, path);
+    h_check_ranked(qa, id, 3);
+    json_decref(qa);
+    H_CHECK(h_events_wait(id, "completed", 1, 5000), "no completed event");
+
+    /* Errors answer like HTTP, with Rfq-Status. */
+    nats_submit(&a, NULL, body, strlen(body));
+    expect_error(&a, "401", "unauthorized", "NATS submit without Authorization");
+    json_decref(a.json);
+    nats_submit(&a, "Bearer not.a.jwt", body, strlen(body));
+    expect_error(&a, "401", "unauthorized", "NATS submit with a garbage token");
+    json_decref(a.json);
+    char *expired = h_token("acme", "enterprise", -120);
+    char eauth[RFQ_JWT_MAX + 16];
+    snprintf(eauth, sizeof(eauth), "Bearer %s", expired);
+    nats_submit(&a, eauth, body, strlen(body));
+    expect_error(&a, "401", "unauthorized", "NATS submit with an expired token");
+    json_decref(a.json);
+    free(expired);
+    const char *bad = "{\"region\":";
+    nats_submit(&a, auth, bad, strlen(bad));
+    expect_error(&a, "400", "bad_request", "NATS submit with bad JSON");
+    json_decref(a.json);
+    const char *schema = "{\"region\":\"eu-west\",\"passengers\":1}";
+    nats_submit(&a, auth, schema, strlen(schema));
+    expect_error(&a, "400", "bad_request", "NATS submit failing the schema");
+    json_decref(a.json);
+    size_t big_n = 17 * 1024;
+    char *big = malloc(big_n + 64);
+    int off = snprintf(big, big_n + 64, "{\"region\":\"eu-west\",\"pad\":\"");
+    memset(big + off, 'x', big_n);
+    strcpy(big + off + big_n, "\"}");
+    nats_submit(&a, auth, big, strlen(big));
+    expect_error(&a, "413", "payload_too_large", "NATS submit over 16 KiB");
+    json_decref(a.json);
+    free(big);
+
+    /* The queue group: each request is served by exactly one requester. */
+    char idx[RFQ_KEY_MAX];
+    rfq_key_index(idx, sizeof(idx), "acme");
+    long long before = h_redis_int_cmd("ZCARD", idx);
+    char *slow = h_submit_body("us-east", 5, 30000);
+    for (int i = 0; i < 10; i++) {
+        nats_submit(&a, auth, slow, strlen(slow));
+        H_CHECK_STR(a.status, "202", "Rfq-Status of repeated submits");
+        json_decref(a.json);
+    }
+    h_sleep_ms(300); /* a second (wrong) answerer would have stored its RFQ by now */
+    long long after = h_redis_int_cmd("ZCARD", idx);
+    H_CHECK_INT(after - before, 10, "RFQs stored for 10 NATS submits (queue group)");
+
+    free(slow);
+    free(body);
+    free(tok);
+}
