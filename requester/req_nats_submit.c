@@ -1,6 +1,7 @@
 /* req_nats_submit: rfq.v1.submit request handler. */
 #include "req_nats_submit.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -79,13 +80,21 @@ void req_nats_submit_stop(struct req_nats_submit *ns, int timeout_ms)
 {
     if (!ns)
         return;
-    for (int i = 0; i < ns->n; i++)
+    /* Draining needs the server: when the connection is down, drop the subscriptions at once
+     * so that a stop during an outage is not held up by one timeout per subscription. */
+    bool connected = natsConnection_Status(ns->srv->nc) == NATS_CONN_STATUS_CONNECTED;
+    for (int i = 0; connected && i < ns->n; i++)
         natsSubscription_Drain(ns->subs[i]);
+    int64_t deadline = rfq_mono_ns() + (int64_t)timeout_ms * 1000000;
     for (int i = 0; i < ns->n; i++) {
-        natsStatus st = natsSubscription_WaitForDrainCompletion(ns->subs[i], timeout_ms);
+        int64_t left_ms = (deadline - rfq_mono_ns()) / 1000000;
+        natsStatus st = NATS_TIMEOUT;
+        if (connected && left_ms > 0)
+            st = natsSubscription_WaitForDrainCompletion(ns->subs[i], left_ms);
         if (st != NATS_OK) {
             natsSubscription_Unsubscribe(ns->subs[i]);
-            RFQ_LOG(&ns->srv->log, RFQ_WARN, "submit drain: %s", natsStatus_GetText(st));
+            if (connected)
+                RFQ_LOG(&ns->srv->log, RFQ_WARN, "submit drain: %s", natsStatus_GetText(st));
         }
         natsSubscription_Destroy(ns->subs[i]);
     }
