@@ -6,7 +6,9 @@
 #   run           deps + build + deploy/local/stack up + deploy/local/demo
 #   stop          deploy/local/stack down
 #   status        deploy/local/stack status
-#   test          deps + build + every CTest test + the local stack smoke test
+#   test          deps + build + every CTest test (unit, integration, and the end-to-end
+#                 tests over a whole local stack: ctl_e2e and stack_smoke)
+#   smoke         build + only the local stack smoke test (deploy/local/smoke)
 #   asan          build into $(ASAN_DIR) with AddressSanitizer/UBSan and run the CTest tests
 #   format        clang-format -i on every C source and header
 #   format-check  fail when clang-format would change a file
@@ -79,10 +81,10 @@ status:
 	@deploy/local/stack status || true
 
 # Integration tests start their own servers on free loopback ports, so two may run at once.
-# The smoke test then brings a whole stack up in a temporary run directory and runs the demo.
+# Among them, stack_smoke (deploy/local/smoke) and ctl_e2e bring a whole stack up in a
+# temporary run directory on free ports and take it down again.
 test: deps build
 	ctest --test-dir $(BUILD_DIR) $(CTEST_FLAGS) -j$(CTEST_JOBS)
-	RFQ_BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/local/smoke
 
 smoke: build
 	RFQ_BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/local/smoke

@@ -45,7 +45,7 @@ rfq_status rsp_fleet_create(rsp_fleet **out, const struct rsp_fleet_cfg *cfg)
     }
     for (size_t i = 0; i < f->n; i++) {
         const char *region = f->cfg.regions[i % (size_t)cfg->n_regions];
-        char id[RFQ_ID_MAX + 1];
+        char id[RFQ_ID_MAX + 32]; /* room for the worst case; the agent checks the length */
         /* prefix (24) + region (32) + number (<= 5 digits) + 2 dashes fits RFQ_ID_MAX. */
         snprintf(id, sizeof(id), "%s-%s-%zu", cfg->prefix, region, i / (size_t)cfg->n_regions + 1);
         f->members[i].pricing = &f->cfg.pricing;
