@@ -31,7 +31,7 @@ SKIP_DEPS ?= 0
 
 DEB_PACKAGES := build-essential cmake pkg-config libnats-dev libhiredis-dev libjansson-dev \
 	libjwt-dev libmicrohttpd-dev libcmocka-dev uuid-dev libssl-dev libcurl4-openssl-dev \
-	nats-server redis-server openssl curl clang-format
+	nats-server redis-server openssl curl python3 clang-format
 
 FORMAT_DIRS := common requester responder aggregator tests
 CTEST_FLAGS := --output-on-failure --no-tests=error

@@ -1,27 +1,53 @@
 /* agg_app: process lifecycle of rfq-aggregator. */
 #include "agg_app.h"
 
+#include <stdbool.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
 
 #include "agg_consumer.h"
+#include "agg_stop_guard.h"
 #include "agg_sweeper.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
 
+#define AGG_FINAL_FLUSH_MS 500 /* the last PING round trip before closing */
+
 static const struct rfq_log_ctx log_ctx = {.component = "aggregator"};
 
-/* JetStream may still be starting when we connect: retry the stream setup for a while. */
-static rfq_status streams_wait(jsCtx *js, int wait_ms)
+/* Sleep ms in short slices; false when a stop request came meanwhile. */
+static bool nap(int ms, volatile int *stop)
+{
+    for (int left = ms; left > 0 && !*stop; left -= 50)
+        usleep((useconds_t)(left < 50 ? left : 50) * 1000);
+    return !*stop;
+}
+
+/* NATS may not be up yet: try to connect every 100 ms for up to wait_ms, or until a stop
+ * request. */
+static rfq_status nats_wait(natsConnection **nc, const char *url, int wait_ms, volatile int *stop)
+{
+    int64_t until = rfq_mono_ns() + (int64_t)wait_ms * 1000000;
+    for (;;) {
+        /* send_asap: pull requests, acks and events are written at once instead of after the
+         * flusher's 1 ms wait (a quote hop drops from ~1 ms to ~0.1 ms). */
+        rfq_status st = rfq_nats_connect(nc, url, "rfq-aggregator", true, 0);
+        if (st == RFQ_OK || rfq_mono_ns() >= until || !nap(100, stop))
+            return st;
+    }
+}
+
+/* JetStream may still be starting when we connect: retry the stream setup for a while, or
+ * until a stop request. */
+static rfq_status streams_wait(jsCtx *js, int wait_ms, volatile int *stop)
 {
     int64_t until = rfq_mono_ns() + (int64_t)wait_ms * 1000000;
     for (;;) {
         rfq_status st = rfq_streams_ensure(js);
-        if (st == RFQ_OK || rfq_mono_ns() >= until)
+        if (st == RFQ_OK || rfq_mono_ns() >= until || !nap(250, stop))
             return st;
-        usleep(250 * 1000);
     }
 }
 
@@ -31,18 +57,20 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
     jsCtx *js = NULL;
     agg_consumer *consumer = NULL;
     agg_sweeper *sweeper = NULL;
+    agg_stop_guard *guard = NULL;
 
-    /* send_asap: pull requests, acks and events are written at once instead of after the
-     * flusher's 1 ms wait (a quote hop drops from ~1 ms to ~0.1 ms). */
-    rfq_status st =
-        rfq_nats_connect(&nc, cfg->common.nats_url, "rfq-aggregator", true, cfg->startup_wait_ms);
+    rfq_status st = nats_wait(&nc, cfg->common.nats_url, cfg->startup_wait_ms, stop);
     if (st != RFQ_OK) {
-        RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to nats %s", cfg->common.nats_url);
+        if (!*stop)
+            RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to nats %s", cfg->common.nats_url);
         goto out;
     }
+    /* From here on a stop request never waits long on NATS, whatever its state. */
+    if ((st = agg_stop_guard_start(&guard, nc, stop)) != RFQ_OK)
+        goto out_nats;
     if ((st = rfq_nats_status(natsConnection_JetStream(&js, nc, NULL))) != RFQ_OK)
         goto out_nats;
-    if ((st = streams_wait(js, cfg->startup_wait_ms)) != RFQ_OK)
+    if ((st = streams_wait(js, cfg->startup_wait_ms, stop)) != RFQ_OK)
         goto out_js;
 
     struct agg_consumer_cfg ccfg = {
@@ -50,6 +78,7 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
         .redis_host = cfg->common.redis_host,
         .redis_port = cfg->common.redis_port,
         .redis_wait_ms = cfg->startup_wait_ms,
+        .stop = stop,
     };
     if ((st = agg_consumer_create(&consumer, nc, js, &ccfg)) != RFQ_OK)
         goto out_js;
@@ -60,6 +89,7 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
         .interval_ms = cfg->sweep_interval_ms,
         .grace_ms = cfg->sweep_grace_ms,
         .nc = nc,
+        .stop = stop,
     };
     if ((st = agg_sweeper_start(&sweeper, &scfg)) != RFQ_OK) {
         RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot start the sweeper: %s", rfq_status_str(st));
@@ -72,16 +102,22 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
             cfg->sweep_interval_ms, cfg->sweep_grace_ms);
 
     st = agg_consumer_run(consumer, stop);
+    /* The consumer was the one making long NATS calls; what is left is bounded (the sweeper's
+     * join by the Redis timeout, the final flush by AGG_FINAL_FLUSH_MS), and a connected
+     * shutdown must not lose its acks to the guard. */
+    agg_stop_guard_end(guard);
+    guard = NULL;
 
     struct agg_batch_stats s;
     agg_consumer_stats(consumer, &s);
     RFQ_LOG(&log_ctx, RFQ_INFO,
             "stopping: %llu msgs, %llu stored, %llu completed, %llu declined, %llu duplicates, "
-            "%llu dead-lettered, %llu retried, %llu completed events re-published",
+            "%llu surplus, %llu dead-lettered, %llu retried, %llu completed events re-published",
             (unsigned long long)s.msgs, (unsigned long long)s.stored,
             (unsigned long long)s.completed, (unsigned long long)s.declined,
-            (unsigned long long)s.duplicates, (unsigned long long)s.dead_lettered,
-            (unsigned long long)s.retried, (unsigned long long)s.repaired);
+            (unsigned long long)s.duplicates, (unsigned long long)s.surplus,
+            (unsigned long long)s.dead_lettered, (unsigned long long)s.retried,
+            (unsigned long long)s.repaired);
     agg_sweeper_stop(sweeper);
     if (cfg->common.ready_file[0])
         unlink(cfg->common.ready_file);
@@ -90,11 +126,18 @@ out_consumer:
 out_js:
     jsCtx_Destroy(js);
 out_nats:
+    agg_stop_guard_end(guard);
     /* Acks and events are already written (send_asap); a PING round trip confirms the server
-     * has read them before we close. */
-    natsConnection_FlushTimeout(nc, 1000);
+     * has read them before we close. Pointless while disconnected: it would only wait. */
+    if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+        natsConnection_FlushTimeout(nc, AGG_FINAL_FLUSH_MS);
     natsConnection_Destroy(nc);
 out:
     nats_Close();
+    if (st != RFQ_OK && *stop) {
+        /* Asked to stop while still starting (a dependency was not there yet): a clean exit. */
+        RFQ_LOG(&log_ctx, RFQ_INFO, "stopped before serving (%s)", rfq_status_str(st));
+        st = RFQ_OK;
+    }
     return st;
 }

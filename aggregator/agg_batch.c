@@ -169,6 +169,14 @@ static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
                  (long long)s->arrival_ms);
         break;
     case AGG_OUT_CLOSED:
+        /* More answers than max_quotes is the normal case when a fleet is larger than the
+         * RFQ asks for: Redis counted it (closed_drops); it is not a refused message. A quote
+         * reaching an expired RFQ is different: it was held up somewhere, so keep it. */
+        if (strcmp(res->status, "completed") == 0) {
+            stats->surplus++;
+            s->act = AGG_ACT_ACK;
+            break;
+        }
         s->act = AGG_ACT_DLQ;
         s->reason = AGG_REASON_CLOSED;
         snprintf(s->detail, sizeof(s->detail), "rfq is %s (quote arrived at %lld)",
@@ -268,7 +276,7 @@ static void dead_letter_all(struct agg_batch *b, const struct agg_batch_env *env
     }
     if (nd == 0)
         return;
-    agg_dlq_publish(env->dlq, b->dead, nd, AGG_DLQ_WAIT_MS);
+    agg_dlq_publish(env->dlq, b->dead, nd, AGG_DLQ_WAIT_MS, env->stop);
     for (int k = 0; k < nd; k++) {
         struct agg_slot *s = &b->slots[b->dead_slot[k]];
         const struct agg_dlq_entry *e = &b->dead[k];

@@ -17,7 +17,8 @@
 #define AGG_POISON_DELIVERIES 5
 /* Delay before a message we could not store is redelivered, ms. */
 #define AGG_RETRY_DELAY_MS 1000
-/* How long a batch waits for the DLQ stream's PubAcks, ms. */
+/* How long a batch waits for the DLQ stream's PubAcks, ms (less once stopping, see
+ * agg_dlq_publish). */
 #define AGG_DLQ_WAIT_MS 5000
 
 /* Where a batch goes. All borrowed. */
@@ -25,6 +26,7 @@ struct agg_batch_env {
     natsConnection *nc;  /* events, acks */
     agg_dlq *dlq;        /* dead letters (pipelined, confirmed by the stream) */
     redisContext *redis; /* NULL while Redis is unreachable: every valid quote is retried */
+    volatile int *stop;  /* non-zero once a stop was requested: shortens the DLQ wait */
 };
 
 /* Running totals (one consumer thread writes them). */
@@ -34,6 +36,7 @@ struct agg_batch_stats {
     uint64_t completed;     /* RFQs this aggregator completed */
     uint64_t declined;      /* declines stored */
     uint64_t duplicates;    /* duplicates counted */
+    uint64_t surplus;       /* on-time quotes for an RFQ already completed: counted, dropped */
     uint64_t dead_lettered; /* messages moved to RFQ_DLQ */
     uint64_t retried;       /* messages handed back for redelivery */
     uint64_t repaired;      /* completed events re-published after a redelivery */

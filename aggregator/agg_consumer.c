@@ -88,6 +88,30 @@ static rfq_status subscribe(struct agg_consumer *c)
     return rfq_nats_status(s);
 }
 
+/* Sleep ms in short slices so a stop request is noticed quickly. */
+static void nap(int ms, volatile int *stop)
+{
+    for (int left = ms; left > 0 && !*stop; left -= 50)
+        usleep((useconds_t)(left < 50 ? left : 50) * 1000);
+}
+
+static bool nats_connected(const struct agg_consumer *c)
+{
+    return natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+/* Redis may not be up yet: try every 100 ms for up to redis_wait_ms, or until a stop request. */
+static rfq_status redis_wait(struct agg_consumer *c)
+{
+    int64_t until = rfq_mono_ns() + (int64_t)c->cfg.redis_wait_ms * 1000000;
+    for (;;) {
+        rfq_status st = agg_store_reconnect(&c->redis, c->cfg.redis_host, c->cfg.redis_port);
+        if (st == RFQ_OK || *c->cfg.stop || rfq_mono_ns() >= until)
+            return st;
+        nap(100, c->cfg.stop);
+    }
+}
+
 rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js,
                                const struct agg_consumer_cfg *cfg)
 {
@@ -103,10 +127,10 @@ rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js
         st = agg_dlq_create(&c->dlq, nc);
     if (st != RFQ_OK)
         goto out_free;
-    st = rfq_redis_connect(&c->redis, cfg->redis_host, cfg->redis_port, 2000, cfg->redis_wait_ms);
-    if (st != RFQ_OK) {
-        RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to redis %s:%d", cfg->redis_host,
-                cfg->redis_port);
+    if ((st = redis_wait(c)) != RFQ_OK) {
+        if (!*cfg->stop)
+            RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to redis %s:%d", cfg->redis_host,
+                    cfg->redis_port);
         goto out_free;
     }
     if ((st = subscribe(c)) != RFQ_OK)
@@ -117,13 +141,6 @@ rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js
 out_free:
     agg_consumer_destroy(c);
     return st;
-}
-
-/* Sleep ms in short slices so a stop request is noticed quickly. */
-static void nap(int ms, volatile int *stop)
-{
-    for (int left = ms; left > 0 && !*stop; left -= 50)
-        usleep((useconds_t)(left < 50 ? left : 50) * 1000);
 }
 
 static int next_backoff(int b)
@@ -147,7 +164,7 @@ static void redis_recover(struct agg_consumer *c, int *backoff, volatile int *st
 /* Bind again from scratch (streams, consumer, subscription). */
 static void resubscribe(struct agg_consumer *c)
 {
-    if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
+    if (!nats_connected(c))
         return;
     natsSubscription_Destroy(c->sub);
     c->sub = NULL;
@@ -157,12 +174,18 @@ static void resubscribe(struct agg_consumer *c)
 
 /* A deleted consumer (operator, lost server state) does not make fetches fail: they just
  * time out. So look it up after a fetch error and now and then while idle, and bind again
- * when it or its stream is gone. */
+ * when it or its stream is gone. Not while disconnected: the request would only wait out its
+ * timeout (the main thread cannot see a stop request meanwhile). */
 static void check_consumer(struct agg_consumer *c)
 {
+    if (!nats_connected(c))
+        return;
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = AGG_CHECK_WAIT_MS;
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetConsumerInfo(&ci, c->js, RFQ_STREAM_QUOTES, RFQ_CONSUMER_AGG, NULL, &jerr);
+    natsStatus s = js_GetConsumerInfo(&ci, c->js, RFQ_STREAM_QUOTES, RFQ_CONSUMER_AGG, &jo, &jerr);
     jsConsumerInfo_Destroy(ci);
     if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr) {
         RFQ_LOG(&log_ctx, RFQ_WARN, "consumer %s is gone (js error %d): creating it again",
@@ -179,6 +202,13 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
     while (!*stop) {
         if (!c->redis) {
             redis_recover(c, &redis_backoff, stop);
+            continue;
+        }
+        if (!nats_connected(c)) {
+            /* The library is reconnecting: a fetch or an API request now would only wait
+             * out its timeout. Already fetched messages were processed (acks are buffered
+             * for the reconnection). */
+            nap(50, stop);
             continue;
         }
         if (!c->sub) {
@@ -217,7 +247,7 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
             nap(100, stop);
             continue;
         }
-        struct agg_batch_env env = {c->nc, c->dlq, c->redis};
+        struct agg_batch_env env = {c->nc, c->dlq, c->redis, stop};
         rfq_status st = agg_batch_process(c->batch, &env, list.Msgs, list.Count, &c->stats);
         RFQ_LOG(&log_ctx, RFQ_DEBUG, "batch of %d: fetch %lld us, processing %lld us", list.Count,
                 (long long)(now - t0) / 1000, (long long)(rfq_mono_ns() - now) / 1000);

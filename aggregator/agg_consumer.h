@@ -10,6 +10,9 @@
 #include "rfq_status.h"
 
 #define AGG_FETCH_WAIT_MS 500 /* a fetch returns at once when quotes are pending */
+/* JetStream API wait of the consumer look-up made while running (the library's default is
+ * 5 s): it is retried anyway, and a stop request may be waiting behind it. */
+#define AGG_CHECK_WAIT_MS 1000
 
 typedef struct agg_consumer agg_consumer;
 
@@ -17,7 +20,8 @@ struct agg_consumer_cfg {
     int batch;              /* messages per fetch (RFQ_AGG_BATCH) */
     const char *redis_host; /* borrowed for the consumer's lifetime */
     int redis_port;
-    int redis_wait_ms; /* how long create waits for Redis to come up */
+    int redis_wait_ms;  /* how long create waits for Redis to come up */
+    volatile int *stop; /* borrowed, not NULL: create stops waiting for Redis once non-zero */
 };
 
 /* Create or update the durable consumer, bind a pull subscription to it and connect to
@@ -27,7 +31,9 @@ rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js
                                const struct agg_consumer_cfg *cfg);
 
 /* Fetch and process batches until *stop becomes non-zero; the batch in hand is finished
- * first. Survives NATS and Redis failures (retries with backoff). Returns RFQ_OK. */
+ * first. Survives NATS and Redis failures (retries with backoff); nothing is asked of NATS
+ * while it is not connected, so a stop request is noticed within ~50 ms then. Returns
+ * RFQ_OK. */
 rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop);
 
 /* Totals so far (read from the consumer thread or after run returned). */

@@ -4,11 +4,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "rfq_ids.h"
 #include "rfq_log.h"
 
 enum { DLQ_IDLE = 0, DLQ_PENDING, DLQ_FAILED };
 
+#define DLQ_WAIT_SLICE_MS 50 /* PubAcks are awaited in slices to notice a stop request */
+
 struct agg_dlq {
+    natsConnection *nc; /* borrowed: its state decides whether waiting is worth it */
     jsCtx *js;
     pthread_mutex_t mu;            /* guards entries/n against the library's reply thread */
     struct agg_dlq_entry *entries; /* the batch in flight, NULL between batches */
@@ -50,6 +54,7 @@ rfq_status agg_dlq_create(agg_dlq **out, natsConnection *nc)
     if (!d)
         return RFQ_ENOMEM;
     pthread_mutex_init(&d->mu, NULL);
+    d->nc = nc;
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.PublishAsync.ErrHandler = on_pub_error;
@@ -88,7 +93,36 @@ static void reclaim_pending(struct agg_dlq *d)
     js_PublishAsyncComplete(d->js, &po);
 }
 
-void agg_dlq_publish(agg_dlq *d, struct agg_dlq_entry *e, int n, int wait_ms)
+/* Wait for every PubAck: up to wait_ms, in slices so that a stop request cuts the wait to
+ * AGG_DLQ_STOP_WAIT_MS, or ends it at once when NATS is not connected (no PubAck can come
+ * before the process exits). NATS_OK when all came back. */
+static natsStatus await_acks(struct agg_dlq *d, int wait_ms, volatile int *stop)
+{
+    const int64_t ms = 1000000;
+    int64_t deadline = rfq_mono_ns() + (int64_t)wait_ms * ms;
+    bool stopping = false;
+    for (;;) {
+        if (!stopping && stop && *stop) {
+            stopping = true;
+            int64_t cap = rfq_mono_ns() + (int64_t)AGG_DLQ_STOP_WAIT_MS * ms;
+            if (cap < deadline)
+                deadline = cap;
+        }
+        if (stopping && natsConnection_Status(d->nc) != NATS_CONN_STATUS_CONNECTED)
+            return NATS_TIMEOUT;
+        int64_t left = (deadline - rfq_mono_ns()) / ms;
+        if (left <= 0)
+            return NATS_TIMEOUT;
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = left < DLQ_WAIT_SLICE_MS ? left : DLQ_WAIT_SLICE_MS;
+        natsStatus s = js_PublishAsyncComplete(d->js, &po);
+        if (s != NATS_TIMEOUT)
+            return s;
+    }
+}
+
+void agg_dlq_publish(agg_dlq *d, struct agg_dlq_entry *e, int n, int wait_ms, volatile int *stop)
 {
     pthread_mutex_lock(&d->mu);
     d->entries = e;
@@ -125,13 +159,8 @@ void agg_dlq_publish(agg_dlq *d, struct agg_dlq_entry *e, int n, int wait_ms)
         sent++;
     }
 
-    if (sent > 0) {
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MaxWait = wait_ms;
-        if (js_PublishAsyncComplete(d->js, &po) != NATS_OK)
-            reclaim_pending(d);
-    }
+    if (sent > 0 && await_acks(d, wait_ms, stop) != NATS_OK)
+        reclaim_pending(d);
 
     pthread_mutex_lock(&d->mu);
     for (int i = 0; i < n; i++) {

@@ -28,8 +28,13 @@ struct agg_dlq_entry {
 rfq_status agg_dlq_create(agg_dlq **out, natsConnection *nc);
 void agg_dlq_destroy(agg_dlq *d);
 
-/* Publish e[0..n) and wait up to wait_ms for all PubAcks. Sets each entry's stored. Not
- * thread-safe: one caller (the consumer thread) at a time. */
-void agg_dlq_publish(agg_dlq *d, struct agg_dlq_entry *e, int n, int wait_ms);
+/* Once a stop is requested, the PubAcks are awaited at most this much longer, ms. */
+#define AGG_DLQ_STOP_WAIT_MS 500
+
+/* Publish e[0..n) and wait up to wait_ms for all PubAcks. Sets each entry's stored. Once
+ * *stop (borrowed, may be NULL) is non-zero the wait ends within AGG_DLQ_STOP_WAIT_MS, and at
+ * once while NATS is not connected; entries unconfirmed by then are not stored (the caller
+ * retries them). Not thread-safe: one caller (the consumer thread) at a time. */
+void agg_dlq_publish(agg_dlq *d, struct agg_dlq_entry *e, int n, int wait_ms, volatile int *stop);
 
 #endif

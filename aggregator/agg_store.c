@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGG_REDIS_TIMEOUT_MS 2000 /* per command: a stalled Redis counts as a failed one */
-
 static const char *const outcome_names[] = {
     [AGG_OUT_STORED] = "stored",     [AGG_OUT_COMPLETED] = "completed",
     [AGG_OUT_DECLINED] = "declined", [AGG_OUT_DUPLICATE] = "duplicate",

@@ -12,6 +12,11 @@
 #include "rfq_redis.h"
 #include "rfq_status.h"
 
+/* Connect and per-command timeout of the aggregator's Redis connections, ms. A stalled Redis
+ * counts as a failed one (the batch is retried); it also bounds how long a stop request can
+ * wait on Redis (on the consumer thread and in the sweeper's join). */
+#define AGG_REDIS_TIMEOUT_MS 1000
+
 /* What add_quote.lua did with a quote, plus our two transport outcomes. */
 typedef enum {
     AGG_OUT_STORED = 0, /* priced quote stored and ranked, RFQ still open */
@@ -111,8 +116,9 @@ struct agg_best_req {
  * NULL and the context must be replaced). */
 rfq_status agg_store_best_quotes(redisContext *c, struct agg_best_req *reqs, int n);
 
-/* Replace *c (freed when not NULL) by a new connection with scripts loaded; one attempt.
- * RFQ_EREDIS when Redis is unreachable (*c is then NULL). */
+/* Replace *c (freed when not NULL) by a new connection with scripts loaded and
+ * AGG_REDIS_TIMEOUT_MS timeouts; one attempt. RFQ_EREDIS when Redis is unreachable (*c is
+ * then NULL). */
 rfq_status agg_store_reconnect(redisContext **c, const char *host, int port);
 
 #endif

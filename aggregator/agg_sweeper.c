@@ -1,7 +1,6 @@
 /* agg_sweeper: the deadline sweeper thread. */
 #include "agg_sweeper.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #define SWEEP_ROUND 128        /* RFQs closed per script call */
 #define SWEEP_BACKOFF_MAX 1000 /* ms between reconnect attempts, at most */
+#define SWEEP_POLL_MS 50       /* how often a wait looks at the process's stop flag */
 
 struct agg_sweeper {
     struct agg_sweeper_cfg cfg;
@@ -72,8 +72,8 @@ rfq_status agg_sweeper_pass(redisContext *c, natsConnection *nc, int64_t now_ms,
     }
 }
 
-/* Wait up to ms on the stop condition; true when stop was requested. */
-static bool wait_stop(struct agg_sweeper *s, int ms)
+/* CLOCK_MONOTONIC time ms from now (the clock of cv). */
+static struct timespec mono_in(int ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,10 +83,25 @@ static bool wait_stop(struct agg_sweeper *s, int ms)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
+    return ts;
+}
+
+/* Stop requested by agg_sweeper_stop or by the process. Caller holds mu. */
+static bool stop_requested(const struct agg_sweeper *s)
+{
+    return s->stop || (s->cfg.stop && *s->cfg.stop);
+}
+
+/* Wait up to ms on the stop condition; true when stop was requested. The process's flag is
+ * set by a signal handler, which cannot signal cv: it is looked at every SWEEP_POLL_MS. */
+static bool wait_stop(struct agg_sweeper *s, int ms)
+{
     pthread_mutex_lock(&s->mu);
-    while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
-        ;
-    bool stop = s->stop;
+    for (int left = ms; left > 0 && !stop_requested(s); left -= SWEEP_POLL_MS) {
+        struct timespec ts = mono_in(left < SWEEP_POLL_MS ? left : SWEEP_POLL_MS);
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    bool stop = stop_requested(s);
     pthread_mutex_unlock(&s->mu);
     return stop;
 }
@@ -116,6 +131,9 @@ static void *sweeper_main(void *arg)
                     s->redis && s->redis->errstr[0] ? s->redis->errstr : "no reply");
             redisFree(s->redis);
             s->redis = NULL;
+            /* A stop requested during the failed pass must not wait for a reconnect attempt
+             * (up to two Redis timeouts when Redis is stalled). */
+            stop = wait_stop(s, 0);
             continue;
         }
         if (st != RFQ_OK)
@@ -132,7 +150,7 @@ rfq_status agg_sweeper_start(agg_sweeper **out, const struct agg_sweeper_cfg *cf
     if (!s)
         return RFQ_ENOMEM;
     s->cfg = *cfg;
-    rfq_status st = rfq_redis_connect(&s->redis, cfg->redis_host, cfg->redis_port, 2000, 0);
+    rfq_status st = agg_store_reconnect(&s->redis, cfg->redis_host, cfg->redis_port);
     if (st != RFQ_OK)
         goto out_free;
     pthread_condattr_t ca;

@@ -19,6 +19,8 @@ struct agg_sweeper_cfg {
     int interval_ms;    /* pause between passes (RFQ_SWEEP_INTERVAL_MS) */
     int grace_ms;       /* an RFQ expires grace_ms after its deadline (RFQ_SWEEP_GRACE_MS) */
     natsConnection *nc; /* borrowed: events are published on it (thread-safe) */
+    volatile int *stop; /* borrowed, may be NULL: the process's stop request; once non-zero no
+                         * new pass or reconnect starts (agg_sweeper_stop still joins) */
 };
 
 /* Connect to Redis and start the thread. *out is new (agg_sweeper_stop). RFQ_EREDIS when

@@ -1,5 +1,6 @@
 /* req_http: libmicrohttpd daemon, one thread per connection (see req_sse.c for why), mapping
- * requests onto req_submit, req_read and req_sse and every failure onto a JSON error. */
+ * requests onto req_submit, req_read, req_sse and the dashboard's files, and every failure
+ * onto a JSON error. */
 #include "req_http.h"
 
 #include <netdb.h>
@@ -12,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "req_auth.h"
+#include "req_dashboard.h"
 #include "req_read.h"
 #include "req_reply.h"
 #include "req_route.h"
@@ -35,6 +37,7 @@ struct req_http {
 /* Per-request state, from the first access-handler call to NOTIFY_COMPLETED. */
 struct http_req {
     struct req_route route;
+    struct req_dashboard_route dash; /* set when route.id is REQ_ROUTE_NONE */
     char *body; /* POST body, RFQ_BODY_MAX + 1 bytes */
     size_t len;
     int too_big;      /* the body passed RFQ_BODY_MAX: answer 413 */
@@ -145,6 +148,34 @@ static enum MHD_Result serve_events(struct req_http *h, struct MHD_Connection *c
     return ret;
 }
 
+/* A dashboard file, or the redirect to it. Not authenticated: the files are public and the
+ * page asks for a token itself. The bytes are static (compiled in). */
+static enum MHD_Result serve_dashboard(struct MHD_Connection *conn, struct http_req *r)
+{
+    const struct req_dashboard_file *f = r->dash.file;
+    struct MHD_Response *resp =
+        f ? MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT)
+          : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    unsigned status = MHD_HTTP_FOUND;
+    if (f) {
+        status = MHD_HTTP_OK;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f->content_type);
+        MHD_add_response_header(resp, "Content-Security-Policy", REQ_DASHBOARD_CSP);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    } else {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, REQ_DASHBOARD_HOME);
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, REQ_DASHBOARD_CACHE);
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ret == MHD_YES)
+        r->responded = 1;
+    return ret;
+}
+
 /* GET routes, after authentication. */
 static enum MHD_Result serve_get(struct req_http *h, struct MHD_Connection *conn,
                                  struct http_req *r)
@@ -186,6 +217,8 @@ static enum MHD_Result serve(struct req_http *h, struct MHD_Connection *conn, st
         return send_error(conn, r, 404, "not found");
     if (r->route.status == 405)
         return send_error(conn, r, 405, "method not allowed");
+    if (r->dash.kind != REQ_DASHBOARD_NONE)
+        return serve_dashboard(conn, r);
     if (r->route.id == REQ_ROUTE_HEALTH)
         return serve_health(h, conn, r);
     struct req_reply rep;
@@ -243,6 +276,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         req_route_match(&r->route, method, url);
+        if (r->route.id == REQ_ROUTE_NONE) {
+            /* Not an API path: maybe the dashboard's (its own table, see req_dashboard.h). */
+            req_dashboard_match(&r->dash, method, url);
+            if (r->dash.kind != REQ_DASHBOARD_NONE) {
+                r->route.status = r->dash.status;
+                r->route.allow = r->dash.allow;
+            }
+        }
         return begin(h, conn, r);
     }
     if (r->responded) {
