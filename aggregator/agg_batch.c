@@ -188,6 +188,11 @@ static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
         snprintf(s->detail, sizeof(s->detail), "no open or closed rfq %s for tenant %s",
                  s->q.rfq_id, s->q.tenant);
         break;
+    case AGG_OUT_OVERFLOW:
+        s->act = AGG_ACT_DLQ;
+        s->reason = AGG_REASON_OVERFLOW;
+        snprintf(s->detail, sizeof(s->detail), "rfq already holds %d answers", AGG_ANSWERS_MAX);
+        break;
     case AGG_OUT_CURRENCY:
         s->act = AGG_ACT_DLQ;
         s->reason = AGG_REASON_CURRENCY;

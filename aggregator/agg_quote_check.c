@@ -28,6 +28,8 @@ const char *agg_reason_str(agg_reason r)
         return "closed";
     case AGG_REASON_CURRENCY:
         return "currency";
+    case AGG_REASON_OVERFLOW:
+        return "overflow";
     case AGG_REASON_STORE:
         return "store";
     }

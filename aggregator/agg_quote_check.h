@@ -21,6 +21,7 @@ typedef enum {
     AGG_REASON_CLOSED,      /* the RFQ was already completed or expired */
     AGG_REASON_CURRENCY,    /* quote currency differs from the RFQ's */
     AGG_REASON_STORE,       /* Redis refused the store repeatedly (poison message) */
+    AGG_REASON_OVERFLOW,    /* the RFQ already holds the most answers it keeps */
 } agg_reason;
 
 /* Stable code of a reason ("bad_json", ...; "ok" for AGG_REASON_NONE); static, never NULL. */

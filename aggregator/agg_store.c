@@ -12,7 +12,8 @@ static const char *const outcome_names[] = {
     [AGG_OUT_DECLINED] = "declined", [AGG_OUT_DUPLICATE] = "duplicate",
     [AGG_OUT_LATE] = "late",         [AGG_OUT_CLOSED] = "closed",
     [AGG_OUT_UNKNOWN] = "unknown",   [AGG_OUT_CURRENCY] = "currency",
-    [AGG_OUT_ERROR] = "error",       [AGG_OUT_RETRY] = "retry",
+    [AGG_OUT_OVERFLOW] = "overflow", [AGG_OUT_ERROR] = "error",
+    [AGG_OUT_RETRY] = "retry",
 };
 
 const char *agg_outcome_str(agg_outcome o)
@@ -25,7 +26,7 @@ const char *agg_outcome_str(agg_outcome o)
 agg_outcome agg_outcome_parse(const char *s, size_t len)
 {
     /* Only the outcomes the script can return; "error" and "retry" are ours. */
-    for (int o = AGG_OUT_STORED; o <= AGG_OUT_CURRENCY; o++) {
+    for (int o = AGG_OUT_STORED; o <= AGG_OUT_OVERFLOW; o++) {
         const char *name = outcome_names[o];
         if (s && strlen(name) == len && memcmp(name, s, len) == 0)
             return (agg_outcome)o;
@@ -118,6 +119,7 @@ rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const 
     }
     snprintf(a->arrival_ms, sizeof(a->arrival_ms), "%" PRId64, arrival_ms);
     snprintf(a->now_ms, sizeof(a->now_ms), "%" PRId64, now_ms);
+    snprintf(a->answers_max, sizeof(a->answers_max), "%d", AGG_ANSWERS_MAX);
     return RFQ_OK;
 }
 
@@ -140,12 +142,12 @@ static rfq_status add_quotes_pass(redisContext *c, struct agg_store_item *items,
         const char *argv[] = {
             a.key_rfq, a.key_quotes,  a.key_rank,   RFQ_SYS_DEADLINES, it->quote->responder_id,
             it->json,  a.rank_member, a.arrival_ms, a.deadline_member, a.currency,
-            a.now_ms};
-        size_t lens[11];
-        for (int k = 0; k < 11; k++)
+            a.now_ms,  a.answers_max};
+        size_t lens[12];
+        for (int k = 0; k < 12; k++)
             lens[k] = strlen(argv[k]);
         lens[5] = it->json_len;
-        if (rfq_redis_append_eval(c, RFQ_SCRIPT_ADD_QUOTE, 4, 11, argv, lens) != RFQ_OK)
+        if (rfq_redis_append_eval(c, RFQ_SCRIPT_ADD_QUOTE, 4, 12, argv, lens) != RFQ_OK)
             return RFQ_EREDIS; /* nothing was written yet for this item: it stays RETRY */
         sent++;
     }

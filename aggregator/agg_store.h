@@ -27,6 +27,7 @@ typedef enum {
     AGG_OUT_CLOSED,     /* RFQ already completed or expired */
     AGG_OUT_UNKNOWN,    /* no such RFQ for this tenant */
     AGG_OUT_CURRENCY,   /* currency differs from the RFQ's */
+    AGG_OUT_OVERFLOW,   /* the RFQ already holds AGG_ANSWERS_MAX answers from others */
     AGG_OUT_ERROR,      /* Redis answered with an error or a malformed reply */
     AGG_OUT_RETRY,      /* no answer: the connection failed before this reply */
 } agg_outcome;
@@ -49,6 +50,9 @@ struct agg_store_result {
 rfq_status agg_store_parse_add_reply(const redisReply *r, struct agg_store_result *out);
 
 /* The key and argument strings of one add_quote call (see lua/add_quote.lua). */
+/* Most answers (quotes and declines) one RFQ keeps; more are dead-lettered as "overflow". */
+#define AGG_ANSWERS_MAX 1000
+
 struct agg_add_args {
     char key_rfq[RFQ_KEY_MAX];
     char key_quotes[RFQ_KEY_MAX];
@@ -58,6 +62,7 @@ struct agg_add_args {
     char deadline_member[RFQ_KEY_MAX];
     char currency[4]; /* "" for a decline */
     char now_ms[24];
+    char answers_max[12];
 };
 
 /* Build the add_quote arguments of a quote for tenant/rfq_id that arrived at arrival_ms

@@ -279,9 +279,9 @@ rfq_status rfq_request_decode(struct rfq_request *out, const char *buf, size_t l
         st = get_string(root, "tenant", true, out->tenant, sizeof(out->tenant), rfq_tenant_valid,
                         err);
     if (st == RFQ_OK)
-        st = get_int(root, "created_ms", true, 0, INT64_MAX, &created, err);
+        st = get_int(root, "created_ms", true, 0, RFQ_TIME_MAX_MS, &created, err);
     if (st == RFQ_OK)
-        st = get_int(root, "deadline_ms", true, 0, INT64_MAX, &deadline, err);
+        st = get_int(root, "deadline_ms", true, 0, RFQ_TIME_MAX_MS, &deadline, err);
     out->created_ms = created;
     out->deadline_ms = deadline;
     json_decref(root);
@@ -347,7 +347,7 @@ rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len, 
     out->eta_s = (int)v;
     if ((st = get_tags(root, "perks", out->perks, &out->n_perks, err)) != RFQ_OK)
         goto out;
-    st = get_int(root, "valid_until_ms", false, 0, INT64_MAX, &out->valid_until_ms, err);
+    st = get_int(root, "valid_until_ms", false, 0, RFQ_TIME_MAX_MS, &out->valid_until_ms, err);
 out:
     json_decref(root);
     return st;

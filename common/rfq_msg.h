@@ -16,6 +16,8 @@
 #define RFQ_TAGS_MAX 8           /* wants per RFQ, perks per quote */
 #define RFQ_TAG_MAX 32           /* a want or perk: [a-z0-9_]{1,32} */
 #define RFQ_REASON_MAX 128       /* decline reason, printable ASCII */
+/* Latest time a message may carry (2100-01-01): keeps every sum of times far from overflow. */
+#define RFQ_TIME_MAX_MS 4102444800000LL
 
 struct rfq_point {
     double lat; /* -90..90 */

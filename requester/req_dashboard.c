@@ -9,7 +9,10 @@
  * file (req_dash_index_html, req_dash_app_js, req_dash_style_css), NUL-terminated. */
 #include "req_dashboard_files.h"
 
-#define FILE_ENTRY(path, type, bytes) {path, type, bytes, sizeof(bytes) - 1}
+#define FILE_ENTRY(path, type, bytes)                                                              \
+    {                                                                                              \
+        path, type, bytes, sizeof(bytes) - 1                                                       \
+    }
 
 static const struct req_dashboard_file files[] = {
     FILE_ENTRY("/dashboard", "text/html; charset=utf-8", req_dash_index_html),

@@ -8,7 +8,7 @@
 /* Headers sent with every dashboard file. The policy allows only the page's own files and
  * API calls: no inline script or style, no other origin, no framing. */
 #define REQ_DASHBOARD_CSP                                                                          \
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "            \
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "             \
     "script-src 'self'; frame-ancestors 'none'"
 #define REQ_DASHBOARD_CACHE "no-cache"
 #define REQ_DASHBOARD_HOME "/dashboard" /* where "/" redirects */

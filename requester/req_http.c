@@ -38,7 +38,7 @@ struct req_http {
 struct http_req {
     struct req_route route;
     struct req_dashboard_route dash; /* set when route.id is REQ_ROUTE_NONE */
-    char *body; /* POST body, RFQ_BODY_MAX + 1 bytes */
+    char *body;                      /* POST body, RFQ_BODY_MAX + 1 bytes */
     size_t len;
     int too_big;      /* the body passed RFQ_BODY_MAX: answer 413 */
     size_t discarded; /* bytes dropped after too_big */

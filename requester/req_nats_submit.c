@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "req_submit.h"
 #include "rfq_ids.h"
@@ -15,14 +16,23 @@ struct req_nats_submit {
     int n;
 };
 
+/* A reply subject the requester may answer on. The answer goes out under the requester's own
+ * identity, so a request must not be able to point it at the server's APIs ($JS.API.*,
+ * $SYS.*) or at the engine's own subjects (rfq.*): it could purge a stream or forge an event.
+ * Inboxes (_INBOX.* or a client's custom prefix) pass. */
+static bool reply_subject_allowed(const char *s)
+{
+    return s && *s && s[0] != '$' && strncmp(s, "rfq.", 4) != 0 && !strpbrk(s, " \t\r\n*>");
+}
+
 /* Delivery thread of one queue subscription: answer the request, destroy msg (ours). */
 static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     struct req_server *s = closure;
     (void)sub;
     const char *reply_to = natsMsg_GetReply(msg);
-    if (!reply_to || !*reply_to) {
-        RFQ_LOG(&s->log, RFQ_DEBUG, "submit without reply subject dropped");
+    if (!reply_subject_allowed(reply_to)) {
+        RFQ_LOG(&s->log, RFQ_DEBUG, "submit without a usable reply subject dropped");
         natsMsg_Destroy(msg);
         return;
     }

@@ -163,7 +163,41 @@ struct read_call {
     struct req_rfq_view *v;
 };
 
-/* HMGET the hash, ZRANGE the rank and HGETALL the quotes in one round trip. */
+/* Quote JSON of each ranked responder, as an object responder -> JSON text (new reference).
+ * Only ranked answers are read: declines stay in the hash, counted, but never loaded. */
+static json_t *read_ranked_quotes(redisContext *c, const char *k_quotes, const char **members,
+                                  size_t m)
+{
+    json_t *quotes = json_object();
+    if (!quotes || m == 0)
+        return quotes;
+    const char **argv = calloc(m + 2, sizeof(*argv));
+    if (!argv) {
+        json_decref(quotes);
+        return NULL;
+    }
+    argv[0] = "HMGET";
+    argv[1] = k_quotes;
+    size_t n = 2;
+    for (size_t i = 0; i < m; i++)
+        if ((argv[n] = rfq_rank_member_responder(members[i])) != NULL)
+            n++;
+    redisReply *r = redisCommandArgv(c, (int)n, argv, NULL);
+    for (size_t i = 2; r && r->type == REDIS_REPLY_ARRAY && i < n && i - 2 < r->elements; i++) {
+        const char *val = elem_str(r, i - 2);
+        if (val)
+            json_object_set_new(quotes, argv[i], json_string(val));
+    }
+    if (!r) {
+        json_decref(quotes);
+        quotes = NULL;
+    }
+    freeReplyObject(r);
+    free(argv);
+    return quotes;
+}
+
+/* HMGET the hash and ZRANGE the rank in one round trip, then HMGET the ranked quotes. */
 static rfq_status read_rfq_redis(redisContext *c, void *arg)
 {
     struct read_call *rc = arg;
@@ -182,9 +216,8 @@ static rfq_status read_rfq_redis(redisContext *c, void *arg)
         argv[2 + i] = fields[i];
     redisAppendCommandArgv(c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
     redisAppendCommand(c, "ZRANGE %b 0 -1", k_rank, strlen(k_rank));
-    redisAppendCommand(c, "HGETALL %b", k_quotes, strlen(k_quotes));
-    redisReply *reps[3];
-    rfq_status st = read_replies(c, reps, 3);
+    redisReply *reps[2];
+    rfq_status st = read_replies(c, reps, 2);
     if (st != RFQ_OK)
         goto out;
     const redisReply *h = reps[0];
@@ -205,14 +238,6 @@ static rfq_status read_rfq_redis(redisContext *c, void *arg)
     const char *req = elem_str(h, 9);
     v->request = req ? json_loads(req, 0, NULL) : NULL;
 
-    /* responder -> quote JSON text, from the flat HGETALL array. */
-    json_t *quotes = json_object();
-    const redisReply *qa = reps[2];
-    for (size_t i = 0; quotes && qa->type == REDIS_REPLY_ARRAY && i + 1 < qa->elements; i += 2) {
-        const char *k = elem_str(qa, i), *val = elem_str(qa, i + 1);
-        if (k && val)
-            json_object_set_new(quotes, k, json_string(val));
-    }
     const redisReply *ra = reps[1];
     size_t n = ra->type == REDIS_REPLY_ARRAY ? ra->elements : 0;
     const char **members = n ? calloc(n, sizeof(*members)) : NULL;
@@ -220,12 +245,13 @@ static rfq_status read_rfq_redis(redisContext *c, void *arg)
     for (size_t i = 0; members && i < n; i++)
         if (elem_str(ra, i))
             members[m++] = elem_str(ra, i);
-    v->ranked = quotes && (members || n == 0) ? req_quotes_ranked(members, m, quotes) : NULL;
+    json_t *quotes = members || n == 0 ? read_ranked_quotes(c, k_quotes, members, m) : NULL;
+    v->ranked = quotes ? req_quotes_ranked(members, m, quotes) : NULL;
     free(members);
     json_decref(quotes);
-    st = v->ranked ? RFQ_OK : RFQ_ENOMEM;
+    st = v->ranked ? RFQ_OK : (quotes ? RFQ_ENOMEM : RFQ_EREDIS);
 out:
-    free_replies(reps, 3);
+    free_replies(reps, 2);
     return st;
 }
 
@@ -314,11 +340,13 @@ static json_t *list_row(const char *rfq_id, const char *status, redisReply **rep
     const char *member = elem_str(reps[1], 0);
     if (member && req_rank_parse(member, &best, NULL, NULL, NULL) != RFQ_OK)
         best = -1;
-    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "rfq_id", rfq_id, "status", status, "created_ms",
-                     (json_int_t)parse_i64(elem_str(reps[0], 1), 0), "deadline_ms",
+    const char *currency = elem_str(reps[0], 4);
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:s}", "rfq_id", rfq_id, "status", status,
+                     "created_ms", (json_int_t)parse_i64(elem_str(reps[0], 1), 0), "deadline_ms",
                      (json_int_t)parse_i64(elem_str(reps[0], 2), 0), "quote_count",
                      (json_int_t)parse_i64(elem_str(reps[0], 3), 0), "best_amount_minor",
-                     best >= 0 ? json_integer((json_int_t)best) : json_null());
+                     best >= 0 ? json_integer((json_int_t)best) : json_null(), "currency",
+                     currency ? currency : "USD");
 }
 
 /* Page through the tenant's index newest first; per page, one pipelined round trip fetches
@@ -348,7 +376,7 @@ static rfq_status list_redis(redisContext *c, void *arg)
             if (!id || rfq_key_rfq(k_rfq, sizeof(k_rfq), lc->tenant, id) != RFQ_OK ||
                 rfq_key_rank(k_rank, sizeof(k_rank), lc->tenant, id) != RFQ_OK)
                 continue;
-            redisAppendCommand(c, "HMGET %b status created_ms deadline_ms count", k_rfq,
+            redisAppendCommand(c, "HMGET %b status created_ms deadline_ms count currency", k_rfq,
                                strlen(k_rfq));
             redisAppendCommand(c, "ZRANGE %b 0 0", k_rank, strlen(k_rank));
             valid[nv++] = id;

@@ -374,11 +374,18 @@ static void pending_task(void *arg, bool cancelled)
     pending_free(p);
 }
 
-/* A reply subject we can publish to: printable, no whitespace or wildcards, no empty token. */
+/* The return address is opaque, but it always lies under rfq.v1.quote., the namespace the
+ * quote stream captures; insisting on it keeps a forged RFQ from pointing our publish at the
+ * server's APIs ($JS.API.STREAM.PURGE...) or at other engine subjects. */
+#define RSP_REPLY_PREFIX "rfq.v1.quote."
+
+/* A reply subject we can publish to: in the quote namespace, printable, no whitespace or
+ * wildcards, no empty token. */
 static bool reply_subject_valid(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > RSP_REPLY_MAX || s[0] == '.' || s[n - 1] == '.')
+    if (n == 0 || n > RSP_REPLY_MAX || s[0] == '.' || s[n - 1] == '.' ||
+        strncmp(s, RSP_REPLY_PREFIX, sizeof(RSP_REPLY_PREFIX) - 1) != 0)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];

@@ -2,33 +2,48 @@
 -- dedupes per responder, ranks, counts and detects completion, atomically.
 -- KEYS: 1 rfq hash, 2 quotes hash, 3 rank zset, 4 deadline zset
 -- ARGV: 1 responder_id, 2 quote JSON, 3 rank member ('' for a decline), 4 arrival_ms,
---       5 deadline member, 6 quote currency ('' for a decline), 7 now_ms
+--       5 deadline member, 6 quote currency ('' for a decline), 7 now_ms,
+--       8 most answers (quotes + declines) one RFQ keeps
 -- Returns {outcome, count, status}; outcome is one of stored, completed, declined,
--- duplicate, late, closed, unknown, currency.
+-- duplicate, late, closed, unknown, currency, overflow.
 local rfq = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'max_quotes', 'currency', 'count')
 if not rfq[1] then
   return {'unknown', 0, ''}
 end
-if rfq[1] ~= 'open' then
+local status = rfq[1]
+local on_time = tonumber(ARGV[4]) <= tonumber(rfq[2])
+if status ~= 'open' then
   -- A quote this responder already stored (e.g. redelivered after the aggregator died before
   -- its ack) is a duplicate, not a drop, even once the RFQ has closed.
   if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
     redis.call('HINCRBY', KEYS[1], 'dups', 1)
-    return {'duplicate', tonumber(rfq[5]), rfq[1]}
+    return {'duplicate', tonumber(rfq[5]), status}
   end
-  redis.call('HINCRBY', KEYS[1], 'closed_drops', 1)
-  return {'closed', tonumber(rfq[5]), rfq[1]}
+  -- A quote that reached the stream before the deadline but was processed after the sweep
+  -- (the aggregators lagged) belongs to the expired RFQ's partial result: keep it. Anything
+  -- else reaching a closed RFQ is dropped.
+  if not (status == 'expired' and on_time) then
+    redis.call('HINCRBY', KEYS[1], 'closed_drops', 1)
+    return {'closed', tonumber(rfq[5]), status}
+  end
 end
-if tonumber(ARGV[4]) > tonumber(rfq[2]) then
+if not on_time then
   redis.call('HINCRBY', KEYS[1], 'late', 1)
-  return {'late', tonumber(rfq[5]), 'open'}
+  return {'late', tonumber(rfq[5]), status}
 end
 if ARGV[6] ~= '' and ARGV[6] ~= rfq[4] then
-  return {'currency', tonumber(rfq[5]), 'open'}
+  return {'currency', tonumber(rfq[5]), status}
+end
+-- Bound what one RFQ can hold: declines do not count towards max_quotes, so without a cap a
+-- peer could store any number of them under made-up responder ids.
+if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[8]) and
+    redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  redis.call('HINCRBY', KEYS[1], 'overflow', 1)
+  return {'overflow', tonumber(rfq[5]), status}
 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
   redis.call('HINCRBY', KEYS[1], 'dups', 1)
-  return {'duplicate', tonumber(rfq[5]), 'open'}
+  return {'duplicate', tonumber(rfq[5]), status}
 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
@@ -36,16 +51,16 @@ if ttl > 0 then
 end
 if ARGV[3] == '' then
   redis.call('HINCRBY', KEYS[1], 'declines', 1)
-  return {'declined', tonumber(rfq[5]), 'open'}
+  return {'declined', tonumber(rfq[5]), status}
 end
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
 local n = redis.call('HINCRBY', KEYS[1], 'count', 1)
-if n >= tonumber(rfq[3]) then
+if status == 'open' and n >= tonumber(rfq[3]) then
   redis.call('HSET', KEYS[1], 'status', 'completed', 'closed_ms', ARGV[7])
   redis.call('ZREM', KEYS[4], ARGV[5])
   return {'completed', n, 'completed'}
 end
-return {'stored', n, 'open'}
+return {'stored', n, status}

@@ -4,12 +4,13 @@
 set(out "/* Generated from requester/dashboard by embed_dashboard.cmake: do not edit. */\n")
 string(APPEND out "#ifndef REQ_DASHBOARD_FILES_H\n#define REQ_DASHBOARD_FILES_H\n")
 string(REPLACE "," ";" FILES "${FILES}")
+string(REPEAT "0x..," 32 line) # CMake regexes have no {n} repetition
 foreach(name IN LISTS FILES)
   file(READ "${SRC_DIR}/${name}" hex HEX)
   string(MAKE_C_IDENTIFIER "${name}" id)
   # 32 bytes per line keeps the generated source readable in a compiler error.
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(REGEX REPLACE "((0x..,){32})" "\\1\n    " bytes "${bytes}")
+  string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
   string(APPEND out "static const unsigned char req_dash_${id}[] = {\n    ${bytes}0x00};\n")
 endforeach()
 string(APPEND out "#endif\n")

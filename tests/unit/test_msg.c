@@ -461,7 +461,7 @@ static void test_quote_round_trips(void **state)
     strcpy(q.perks[0], "free_drinks");
     strcpy(q.perks[1], "wifi");
     q.n_perks = 2;
-    q.valid_until_ms = INT64_MAX;
+    q.valid_until_ms = RFQ_TIME_MAX_MS;
     round_trip_quote(&q);
 
     q.valid_until_ms = 0;
@@ -499,7 +499,7 @@ static void test_request_round_trips(void **state)
         strcpy(r.rfq_id, "rfq_ID-0123");
         strcpy(r.tenant, "acme-0");
         r.created_ms = 1760000000000 + (int64_t)i;
-        r.deadline_ms = INT64_MAX;
+        r.deadline_ms = RFQ_TIME_MAX_MS;
         strcpy(r.body.region, "ap-southeast-2");
         r.body.pickup = pts[i][0];
         r.body.dropoff = pts[i][1];
