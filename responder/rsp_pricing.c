@@ -101,6 +101,9 @@ rsp_decision rsp_price(const struct rsp_pricing_cfg *cfg, const struct rsp_unico
     out->n_perks = u->n_perks;
     for (int i = 0; i < u->n_perks; i++)
         memcpy(out->perks[i], u->perks[i], sizeof(out->perks[i]));
-    out->valid_until_ms = rfq->deadline_ms + RSP_VALIDITY_MS;
+    /* The schema caps times (RFQ_TIME_MAX_MS): stay inside it or the answer would be refused. */
+    out->valid_until_ms = rfq->deadline_ms < RFQ_TIME_MAX_MS - RSP_VALIDITY_MS
+                              ? rfq->deadline_ms + RSP_VALIDITY_MS
+                              : RFQ_TIME_MAX_MS;
     return RSP_QUOTE;
 }

@@ -29,6 +29,10 @@ static const struct scenario scenarios[] = {
     {"listing", sc_listing, 60},
     {"nats_submit", sc_nats_submit, 60},
     {"dashboard", sc_dashboard, 60},
+    {"reply_subject_guard", sc_reply_subject_guard, 60},
+    {"answers_cap", sc_answers_cap, 60},
+    {"swept_quote_kept", sc_swept_quote_kept, 60},
+    {"huge_deadline_rfq", sc_huge_deadline_rfq, 60},
 };
 
 int main(int argc, char **argv)

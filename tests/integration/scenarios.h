@@ -24,5 +24,10 @@ void sc_listing(void);
 void sc_nats_submit(void);
 /* test_dashboard.c */
 void sc_dashboard(void);
+/* test_hardening.c */
+void sc_reply_subject_guard(void);
+void sc_answers_cap(void);
+void sc_swept_quote_kept(void);
+void sc_huge_deadline_rfq(void);
 
 #endif
