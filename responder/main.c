@@ -42,9 +42,9 @@ int main(int argc, char **argv)
         RFQ_LOG(&ctx, RFQ_ERROR, "cannot build the fleet: %s", rfq_status_str(st));
         goto out;
     }
-    if ((st = rsp_agent_start(agent)) != RFQ_OK)
+    if (rsp_agent_start(agent) != RFQ_OK)
         goto out;
-    if ((st = rfq_ready_file_write(cfg.common.ready_file)) != RFQ_OK) {
+    if (rfq_ready_file_write(cfg.common.ready_file) != RFQ_OK) {
         RFQ_LOG(&ctx, RFQ_ERROR, "cannot write the ready file %s", cfg.common.ready_file);
         goto out;
     }
