@@ -149,7 +149,7 @@ free_port() {
 stack_up() {
     local attempt http_port
     for attempt in 1 2 3; do
-        RFQ_NATS_PORT=$(free_port $((20000 + RANDOM % 20000)))
+        RFQ_NATS_PORT=$(free_port $((20000 + RANDOM % 12000)))
         RFQ_REDIS_PORT=$(free_port $((RFQ_NATS_PORT + 1)))
         http_port=$(free_port $((RFQ_REDIS_PORT + 1)))
         export RFQ_NATS_PORT RFQ_REDIS_PORT RFQ_HTTP_ADDR=127.0.0.1:$http_port
