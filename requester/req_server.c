@@ -87,6 +87,10 @@ void req_server_stop(struct req_server *s)
     uint64_t one = 1;
     ssize_t w = write(s->stop_fd, &one, sizeof(one));
     (void)w;
+    /* Give the woken streams a moment to write their last chunk: stopping the daemon shuts
+     * the sockets down, and a client would see a broken transfer instead of a clean end. */
+    for (int i = 0; i < 50 && atomic_load(&s->open_streams) > 0; i++)
+        usleep(10 * 1000);
     req_http_stop(s->http);
     s->http = NULL;
     RFQ_LOG(&s->log, RFQ_INFO, "stopped");

@@ -25,6 +25,7 @@ struct req_server {
     req_redis_pool *redis;          /* owned */
     int stop_fd;                    /* eventfd: readable once stopping (wakes SSE streams) */
     atomic_int stopping;            /* 1 once req_server_stop began */
+    atomic_int open_streams;        /* event streams between req_sse_open and req_sse_close */
     struct req_http *http;          /* owned; NULL until started */
     struct req_nats_submit *submit; /* owned; NULL until started */
     struct rfq_log_ctx log;         /* component "requester" */

@@ -179,6 +179,7 @@ rfq_status req_sse_open(req_sse **out, struct req_server *s, const char *tenant,
     st->next_check_ms = st->deadline_ms + REQ_SSE_CHECK_GRACE_MS;
     if (st->next_check_ms < now)
         st->next_check_ms = now + REQ_SSE_CHECK_GRACE_MS;
+    atomic_fetch_add(&s->open_streams, 1);
     *out = st;
     return RFQ_OK;
 }
@@ -187,6 +188,7 @@ void req_sse_close(req_sse *st)
 {
     if (!st)
         return;
+    atomic_fetch_sub(&st->srv->open_streams, 1);
     if (st->sub) {
         natsSubscription_Unsubscribe(st->sub);
         natsSubscription_Destroy(st->sub);
