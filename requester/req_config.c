@@ -49,11 +49,16 @@ rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err)
         RFQ_OK)
         return rfq_err_set(err, RFQ_EINVAL, "RFQ_HTTP_ADDR", "RFQ_HTTP_ADDR=%s is not host:port",
                            addr);
+    const char *keys = rfq_env_str("RFQ_JWT_KEYS", "");
     const char *key = rfq_env_str("RFQ_JWT_KEY", "");
-    if (!*key)
-        return rfq_err_set(err, RFQ_EINVAL, "RFQ_JWT_KEY",
-                           "RFQ_JWT_KEY (path of the PEM public key) is required");
+    if (!*key && !*keys)
+        return rfq_err_set(
+            err, RFQ_EINVAL, "RFQ_JWT_KEYS",
+            "RFQ_JWT_KEYS (key-set file) or RFQ_JWT_KEY (PEM public key) is required");
+    snprintf(cfg->jwt_keys, sizeof(cfg->jwt_keys), "%s", keys);
     snprintf(cfg->jwt_key, sizeof(cfg->jwt_key), "%s", key);
+    snprintf(cfg->tenant_secret, sizeof(cfg->tenant_secret), "%s",
+             rfq_env_str("RFQ_TENANT_SECRET_FILE", ""));
     snprintf(cfg->jwt_alg, sizeof(cfg->jwt_alg), "%s", rfq_env_str("RFQ_JWT_ALG", "ES256"));
     snprintf(cfg->jwt_iss, sizeof(cfg->jwt_iss), "%s", rfq_env_str("RFQ_JWT_ISS", "rfq-dev"));
     snprintf(cfg->jwt_aud, sizeof(cfg->jwt_aud), "%s", rfq_env_str("RFQ_JWT_AUD", "rfq-engine"));

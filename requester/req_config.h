@@ -12,11 +12,14 @@ struct req_config {
     struct rfq_common_cfg common; /* NATS/Redis URLs, ready file */
     char http_host[256];          /* from RFQ_HTTP_ADDR host part (numeric IPv4/IPv6) */
     int http_port;                /* from RFQ_HTTP_ADDR port part; 0 = any free port */
-    char jwt_key[512];            /* RFQ_JWT_KEY: PEM public key path (required) */
+    char jwt_keys[512];           /* RFQ_JWT_KEYS: key-set file (kid -> alg, key); preferred */
+    char jwt_key[512];            /* RFQ_JWT_KEY: one PEM public key (when no key set) */
     char jwt_alg[16];             /* RFQ_JWT_ALG, default ES256 */
     char jwt_iss[256];            /* RFQ_JWT_ISS, default rfq-dev */
     char jwt_aud[256];            /* RFQ_JWT_AUD, default rfq-engine */
     int jwt_leeway_s;             /* RFQ_JWT_LEEWAY_S, default 30 */
+    char tenant_secret[512];      /* RFQ_TENANT_SECRET_FILE: derives tenant Redis passwords;
+                                     "" = reads use the service connection (no isolation) */
     int64_t retention_ms;         /* RFQ_RETENTION_MS, default 86400000 */
     struct rfq_limits limits;     /* submit body limits (rfq_limits_default) */
     int redis_timeout_ms;         /* per-command Redis timeout */

@@ -52,6 +52,8 @@ const char *req_error_code(int status)
         return "bad_request";
     case 401:
         return "unauthorized";
+    case 403:
+        return "forbidden";
     case 404:
         return "not_found";
     case 405:
@@ -60,6 +62,8 @@ const char *req_error_code(int status)
         return "payload_too_large";
     case 415:
         return "unsupported_media_type";
+    case 429:
+        return "rate_limited";
     case 503:
         return "unavailable";
     default:

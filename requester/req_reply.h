@@ -9,7 +9,7 @@
 
 #include "rfq_status.h"
 
-#define REQ_REPLY_HEADERS_MAX 4
+#define REQ_REPLY_HEADERS_MAX 8
 
 struct req_header {
     char name[32];

@@ -16,15 +16,19 @@
 struct req_auth;
 struct req_http;
 struct req_nats_submit;
+struct req_tenant_redis;
+struct rfq_tenant_view;
 
 struct req_server {
-    struct req_config cfg;          /* copy of the configuration */
-    rfq_jwt_verifier *jwt;          /* owned; thread-safe */
-    struct req_auth *auth;          /* owned; token verification with a cache */
-    natsConnection *nc;             /* owned; send_asap: a scatter leaves at once */
-    req_redis_pool *redis;          /* owned */
-    int stop_fd;                    /* eventfd: readable once stopping (wakes SSE streams) */
-    atomic_int stopping;            /* 1 once req_server_stop began */
+    struct req_config cfg; /* copy of the configuration */
+    rfq_jwt_verifier *jwt; /* owned; thread-safe */
+    struct req_auth *auth; /* owned; token verification with a cache */
+    natsConnection *nc;    /* owned; send_asap: a scatter leaves at once */
+    req_redis_pool *redis; /* owned; service user: writes (and reads when isolation is off) */
+    struct rfq_tenant_view *tenants;       /* owned; watched tenant records (req_tenant) */
+    struct req_tenant_redis *tenant_redis; /* owned; per-tenant read connections */
+    int stop_fd;                           /* eventfd: readable once stopping (wakes SSE streams) */
+    atomic_int stopping;                   /* 1 once req_server_stop began */
     atomic_int open_streams;        /* event streams between req_sse_open and req_sse_close */
     struct req_http *http;          /* owned; NULL until started */
     struct req_nats_submit *submit; /* owned; NULL until started */

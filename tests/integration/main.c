@@ -33,6 +33,17 @@ static const struct scenario scenarios[] = {
     {"answers_cap", sc_answers_cap, 60},
     {"swept_quote_kept", sc_swept_quote_kept, 60},
     {"huge_deadline_rfq", sc_huge_deadline_rfq, 60},
+    {"forged_tokens", sc_forged_tokens, 60},
+    {"key_rotation", sc_key_rotation, 60},
+    {"secrets_not_logged", sc_secrets_not_logged, 60},
+    {"quota_rate", sc_quota_rate, 60},
+    {"quota_open", sc_quota_open, 60},
+    {"quota_nats_submit", sc_quota_nats_submit, 60},
+    {"usage_metering", sc_usage_metering, 60},
+    {"tenant_registry", sc_tenant_registry, 60},
+    {"tenant_live_change", sc_tenant_live_change, 60},
+    {"redis_isolation", sc_redis_isolation, 60},
+    {"nats_permissions", sc_nats_permissions, 60},
 };
 
 int main(int argc, char **argv)

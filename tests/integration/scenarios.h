@@ -29,5 +29,20 @@ void sc_reply_subject_guard(void);
 void sc_answers_cap(void);
 void sc_swept_quote_kept(void);
 void sc_huge_deadline_rfq(void);
+/* test_tokens.c */
+void sc_forged_tokens(void);
+void sc_key_rotation(void);
+void sc_secrets_not_logged(void);
+/* test_quota.c */
+void sc_quota_rate(void);
+void sc_quota_open(void);
+void sc_quota_nats_submit(void);
+void sc_usage_metering(void);
+/* test_tenants.c */
+void sc_tenant_registry(void);
+void sc_tenant_live_change(void);
+/* test_isolation.c */
+void sc_redis_isolation(void);
+void sc_nats_permissions(void);
 
 #endif
