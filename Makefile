@@ -70,8 +70,10 @@ build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
+# The stack starts the binaries of $(BUILD_DIR), and its stack.env puts that tree's rfqctl on
+# PATH for the demo.
 run: deps build
-	deploy/local/stack up
+	RFQ_BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/local/stack up
 	deploy/local/demo
 
 stop:

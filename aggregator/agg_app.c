@@ -12,6 +12,7 @@
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
+#include "rfq_redis.h"
 
 #define AGG_FINAL_FLUSH_MS 500 /* the last PING round trip before closing */
 
@@ -59,10 +60,14 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
     agg_sweeper *sweeper = NULL;
     agg_stop_guard *guard = NULL;
 
+    /* Every Redis connection of this process authenticates as the user in RFQ_REDIS_URL. */
+    rfq_redis_set_credentials(cfg->common.redis_user, cfg->common.redis_pass);
     rfq_status st = nats_wait(&nc, cfg->common.nats_url, cfg->startup_wait_ms, stop);
     if (st != RFQ_OK) {
+        char shown[512];
         if (!*stop)
-            RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to nats %s", cfg->common.nats_url);
+            RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to nats %s",
+                    rfq_url_redact(cfg->common.nats_url, shown, sizeof(shown)));
         goto out;
     }
     /* From here on a stop request never waits long on NATS, whatever its state. */

@@ -366,9 +366,11 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
                             : natsMsg_NakWithDelay(s->msg, AGG_RETRY_DELAY_MS, NULL);
         if (s->act != AGG_ACT_ACK)
             stats->retried++;
-        if (ns != NATS_OK)
-            RFQ_LOG(&log_ctx, RFQ_WARN, "ack failed: %s (redelivered later)",
-                    natsStatus_GetText(ns));
+        if (ns != NATS_OK) {
+            struct rfq_log_ctx ctx = {"aggregator", s->q.tenant[0] ? s->q.tenant : NULL,
+                                      s->q.rfq_id[0] ? s->q.rfq_id : NULL};
+            RFQ_LOG(&ctx, RFQ_WARN, "ack failed: %s (redelivered later)", natsStatus_GetText(ns));
+        }
         if (s->best_idx >= 0)
             free(b->best[s->best_idx].best_json);
         free(s->json);

@@ -106,8 +106,8 @@ static rfq_status redis_wait(struct agg_consumer *c)
     int64_t until = rfq_mono_ns() + (int64_t)c->cfg.redis_wait_ms * 1000000;
     for (;;) {
         rfq_status st = agg_store_reconnect(&c->redis, c->cfg.redis_host, c->cfg.redis_port);
-        if (st == RFQ_OK || *c->cfg.stop || rfq_mono_ns() >= until)
-            return st;
+        if (st == RFQ_OK || st == RFQ_EAUTH || *c->cfg.stop || rfq_mono_ns() >= until)
+            return st; /* refused credentials do not heal by waiting */
         nap(100, c->cfg.stop);
     }
 }

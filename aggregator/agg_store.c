@@ -106,7 +106,13 @@ rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const 
         (st = rfq_key_quotes(a->key_quotes, sizeof(a->key_quotes), tenant, rfq_id)) != RFQ_OK ||
         (st = rfq_key_rank(a->key_rank, sizeof(a->key_rank), tenant, rfq_id)) != RFQ_OK ||
         (st = rfq_deadline_member(a->deadline_member, sizeof(a->deadline_member), tenant,
-                                  rfq_id)) != RFQ_OK)
+                                  rfq_id)) != RFQ_OK ||
+        (st = rfq_key_open(a->key_open, sizeof(a->key_open), tenant)) != RFQ_OK)
+        return st;
+    char month[RFQ_MONTH_LEN + 1];
+    if (rfq_month_utc(arrival_ms, month) != RFQ_OK && (st = rfq_month_utc(now_ms, month)) != RFQ_OK)
+        return st;
+    if ((st = rfq_key_usage(a->key_usage, sizeof(a->key_usage), tenant, month)) != RFQ_OK)
         return st;
     if (!rfq_ident_valid(q->responder_id))
         return RFQ_EINVAL;
@@ -139,15 +145,27 @@ static rfq_status add_quotes_pass(redisContext *c, struct agg_store_item *items,
             set_error(&it->result, "invalid ids", 11);
             continue;
         }
-        const char *argv[] = {
-            a.key_rfq, a.key_quotes,  a.key_rank,   RFQ_SYS_DEADLINES, it->quote->responder_id,
-            it->json,  a.rank_member, a.arrival_ms, a.deadline_member, a.currency,
-            a.now_ms,  a.answers_max};
-        size_t lens[12];
-        for (int k = 0; k < 12; k++)
+        const char *argv[] = {a.key_rfq,
+                              a.key_quotes,
+                              a.key_rank,
+                              RFQ_SYS_DEADLINES,
+                              a.key_open,
+                              a.key_usage,
+                              it->quote->responder_id,
+                              it->json,
+                              a.rank_member,
+                              a.arrival_ms,
+                              a.deadline_member,
+                              a.currency,
+                              a.now_ms,
+                              a.answers_max,
+                              it->rfq_id};
+        enum { n_args = sizeof(argv) / sizeof(argv[0]) };
+        size_t lens[n_args];
+        for (int k = 0; k < n_args; k++)
             lens[k] = strlen(argv[k]);
-        lens[5] = it->json_len;
-        if (rfq_redis_append_eval(c, RFQ_SCRIPT_ADD_QUOTE, 4, 12, argv, lens) != RFQ_OK)
+        lens[7] = it->json_len;
+        if (rfq_redis_append_eval(c, RFQ_SCRIPT_ADD_QUOTE, 6, n_args, argv, lens) != RFQ_OK)
             return RFQ_EREDIS; /* nothing was written yet for this item: it stays RETRY */
         sent++;
     }
@@ -234,12 +252,15 @@ rfq_status agg_store_sweep(redisContext *c, int64_t cutoff_ms, int64_t now_ms, i
         return RFQ_EREDIS;
     if (limit > cap)
         limit = cap;
-    char cutoff[24], lim[12], now[24];
+    char cutoff[24], lim[12], now[24], month[RFQ_MONTH_LEN + 1];
     snprintf(cutoff, sizeof(cutoff), "%" PRId64, cutoff_ms);
     snprintf(lim, sizeof(lim), "%d", limit);
     snprintf(now, sizeof(now), "%" PRId64, now_ms);
-    const char *argv[] = {RFQ_SYS_DEADLINES, cutoff, lim, now};
-    redisReply *r = rfq_redis_eval(c, RFQ_SCRIPT_SWEEP_EXPIRED, 1, 4, argv, NULL);
+    /* Expiries are metered in the month of the sweep that closes them. */
+    if (rfq_month_utc(now_ms, month) != RFQ_OK)
+        return RFQ_EINVAL;
+    const char *argv[] = {RFQ_SYS_DEADLINES, cutoff, lim, now, month};
+    redisReply *r = rfq_redis_eval(c, RFQ_SCRIPT_SWEEP_EXPIRED, 1, 5, argv, NULL);
     if (!r)
         return RFQ_EREDIS;
     int got = agg_store_parse_sweep_reply(r, out, cap);

@@ -63,10 +63,13 @@ struct agg_add_args {
     char currency[4]; /* "" for a decline */
     char now_ms[24];
     char answers_max[12];
+    char key_open[RFQ_KEY_MAX];  /* the tenant's open set (quota) */
+    char key_usage[RFQ_KEY_MAX]; /* the tenant's usage hash of the arrival's UTC month */
 };
 
 /* Build the add_quote arguments of a quote for tenant/rfq_id that arrived at arrival_ms
- * (JetStream timestamp) as stream sequence arrival_seq. Pure. RFQ_EINVAL on bad ids. */
+ * (JetStream timestamp) as stream sequence arrival_seq. Pure. RFQ_EINVAL on bad ids. The
+ * usage month is arrival_ms's (now_ms's when arrival_ms is out of range). */
 rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const char *rfq_id,
                               const struct rfq_quote *q, int64_t arrival_ms, uint64_t arrival_seq,
                               int64_t now_ms);

@@ -110,6 +110,60 @@ rfq_status rfq_key_index(char *out, size_t cap, const char *tenant)
     return fmt_checked(out, cap, snprintf(out, cap, "rfq:%s:idx", tenant));
 }
 
+/* A key of the tenant with no RFQ part: "rfq:<tenant>:<suffix>". */
+static rfq_status tenant_key(char *out, size_t cap, const char *tenant, const char *suffix)
+{
+    if (!rfq_tenant_valid(tenant))
+        return RFQ_EINVAL;
+    return fmt_checked(out, cap, snprintf(out, cap, "rfq:%s:%s", tenant, suffix));
+}
+
+rfq_status rfq_key_quota(char *out, size_t cap, const char *tenant)
+{
+    return tenant_key(out, cap, tenant, "quota");
+}
+
+rfq_status rfq_key_open(char *out, size_t cap, const char *tenant)
+{
+    return tenant_key(out, cap, tenant, "open");
+}
+
+rfq_status rfq_key_usage(char *out, size_t cap, const char *tenant, const char *month)
+{
+    if (!rfq_month_valid(month))
+        return RFQ_EINVAL;
+    char suffix[sizeof("usage:") + RFQ_MONTH_LEN];
+    snprintf(suffix, sizeof(suffix), "usage:%s", month);
+    return tenant_key(out, cap, tenant, suffix);
+}
+
+bool rfq_month_valid(const char *s)
+{
+    if (!s || strlen(s) != RFQ_MONTH_LEN || s[4] != '-')
+        return false;
+    for (int i = 0; i < RFQ_MONTH_LEN; i++)
+        if (i != 4 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int month = (s[5] - '0') * 10 + (s[6] - '0');
+    return month >= 1 && month <= 12;
+}
+
+rfq_status rfq_month_utc(int64_t ms, char out[RFQ_MONTH_LEN + 1])
+{
+    out[0] = '\0';
+    /* 253402300800000 = 10000-01-01T00:00:00Z: the year must keep four digits. */
+    if (ms < 0 || ms >= INT64_C(253402300800000))
+        return RFQ_EINVAL;
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return RFQ_EINVAL;
+    /* The range check keeps the year at four digits; the modulos tell the compiler so. */
+    snprintf(out, RFQ_MONTH_LEN + 1, "%04u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u);
+    return RFQ_OK;
+}
+
 rfq_status rfq_deadline_member(char *out, size_t cap, const char *tenant, const char *rfq_id)
 {
     if (!rfq_tenant_valid(tenant) || !rfq_ident_valid(rfq_id))

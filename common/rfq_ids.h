@@ -37,6 +37,21 @@ rfq_status rfq_key_quotes(char *out, size_t cap, const char *tenant, const char 
 rfq_status rfq_key_rank(char *out, size_t cap, const char *tenant, const char *rfq_id);
 /* Per-tenant listing index: rfq ids by created_ms. */
 rfq_status rfq_key_index(char *out, size_t cap, const char *tenant);
+/* Per-tenant quota state (hash: the rate bucket's tokens and last refill): rfq:<t>:quota. */
+rfq_status rfq_key_quota(char *out, size_t cap, const char *tenant);
+/* Per-tenant open RFQs (zset: rfq_id by deadline_ms): rfq:<t>:open. */
+rfq_status rfq_key_open(char *out, size_t cap, const char *tenant);
+/* Per-tenant usage of one UTC month (hash of counters): rfq:<t>:usage:<YYYY-MM>. month must
+ * pass rfq_month_valid. */
+rfq_status rfq_key_usage(char *out, size_t cap, const char *tenant, const char *month);
+
+/* Months as the usage keys name them: "YYYY-MM" (UTC, month 01..12). */
+#define RFQ_MONTH_LEN 7
+bool rfq_month_valid(const char *s);
+/* The UTC month of a unix-ms time into out[8] ("YYYY-MM"). RFQ_EINVAL (out "") for a time
+ * before 1970 or past year 9999. */
+rfq_status rfq_month_utc(int64_t ms, char out[RFQ_MONTH_LEN + 1]);
+
 /* Member of RFQ_SYS_DEADLINES: "<tenant>/<rfq_id>". */
 rfq_status rfq_deadline_member(char *out, size_t cap, const char *tenant, const char *rfq_id);
 /* Split a deadline member back into tenant and id (buffers of RFQ_TENANT_MAX+1, RFQ_ID_MAX+1). */

@@ -3,12 +3,15 @@
 
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "rfq_ids.h"
+#include "rfq_log.h"
 
 extern const char rfq_lua_create_rfq[];
 extern const char rfq_lua_add_quote[];
@@ -59,25 +62,108 @@ rfq_status rfq_redis_scripts_load(redisContext *c)
     return RFQ_OK;
 }
 
-rfq_status rfq_redis_connect(redisContext **out, const char *host, int port, int timeout_ms,
-                             int wait_ms)
+/* True for the answers that mean "these credentials will not do": retrying cannot help. */
+static bool is_auth_refusal(const redisReply *r)
+{
+    static const char *const prefixes[] = {
+        "WRONGPASS",           "NOPERM", "NOAUTH", "ERR AUTH", "ERR invalid password",
+        "ERR Client sent AUTH"};
+    if (!r || r->type != REDIS_REPLY_ERROR)
+        return false;
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(r->str, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* AUTH [user] pass on a fresh connection. */
+static rfq_status redis_auth(redisContext *c, const struct rfq_redis_target *t, struct rfq_err *err)
+{
+    redisReply *r = t->user && *t->user ? redisCommand(c, "AUTH %b %b", t->user, strlen(t->user),
+                                                       t->pass, strlen(t->pass))
+                                        : redisCommand(c, "AUTH %b", t->pass, strlen(t->pass));
+    rfq_status st = RFQ_OK;
+    if (!r) {
+        st = rfq_err_set(err, RFQ_EREDIS, "", "Redis %s:%d: AUTH failed: %s", t->host, t->port,
+                         c->errstr);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        /* The error text names no password (Redis never echoes it). */
+        st = rfq_err_set(err, is_auth_refusal(r) ? RFQ_EAUTH : RFQ_EREDIS, "",
+                         "Redis %s:%d refused AUTH as user '%s': %.80s", t->host, t->port,
+                         t->user && *t->user ? t->user : "default", r->str);
+    }
+    if (r)
+        freeReplyObject(r);
+    return st;
+}
+
+/* SCRIPT LOAD every script, telling a refusal (ACL) from other failures. */
+static rfq_status load_scripts_checked(redisContext *c, const struct rfq_redis_target *t,
+                                       struct rfq_err *err)
+{
+    redisReply *r = redisCommand(c, "SCRIPT LOAD %s", script_bodies[0]);
+    if (r && is_auth_refusal(r)) {
+        rfq_err_set(err, RFQ_EAUTH, "", "Redis %s:%d refused SCRIPT LOAD for user '%s': %.80s",
+                    t->host, t->port, t->user && *t->user ? t->user : "default", r->str);
+        freeReplyObject(r);
+        return RFQ_EAUTH;
+    }
+    if (r)
+        freeReplyObject(r);
+    if (rfq_redis_scripts_load(c) != RFQ_OK)
+        return rfq_err_set(err, RFQ_EREDIS, "", "Redis %s:%d: cannot load the scripts", t->host,
+                           t->port);
+    return RFQ_OK;
+}
+
+rfq_status rfq_redis_open(redisContext **out, const struct rfq_redis_target *t, int timeout_ms,
+                          int wait_ms, bool load_scripts, struct rfq_err *err)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     int64_t until = rfq_mono_ns() + (int64_t)wait_ms * 1000000;
+    bool auth = t->pass && *t->pass;
     *out = NULL;
     for (;;) {
-        redisContext *c = redisConnectWithTimeout(host, port, tv);
-        if (c && !c->err && redisSetTimeout(c, tv) == REDIS_OK &&
-            rfq_redis_scripts_load(c) == RFQ_OK) {
+        rfq_status st = RFQ_EREDIS;
+        redisContext *c = redisConnectWithTimeout(t->host, t->port, tv);
+        if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
+            rfq_err_set(err, RFQ_EREDIS, "", "cannot connect to Redis at %s:%d%s%s", t->host,
+                        t->port, c ? ": " : "", c ? c->errstr : "");
+        else if ((st = auth ? redis_auth(c, t, err) : RFQ_OK) == RFQ_OK && load_scripts)
+            st = load_scripts_checked(c, t, err);
+        if (st == RFQ_OK) {
             *out = c;
             return RFQ_OK;
         }
         if (c)
             redisFree(c);
-        if (rfq_mono_ns() >= until)
-            return RFQ_EREDIS;
+        if (st == RFQ_EAUTH || rfq_mono_ns() >= until)
+            return st;
         usleep(100 * 1000);
     }
+}
+
+static char cred_user[128], cred_pass[256];
+
+void rfq_redis_set_credentials(const char *user, const char *pass)
+{
+    snprintf(cred_user, sizeof(cred_user), "%s", user ? user : "");
+    snprintf(cred_pass, sizeof(cred_pass), "%s", pass ? pass : "");
+}
+
+rfq_status rfq_redis_connect(redisContext **out, const char *host, int port, int timeout_ms,
+                             int wait_ms)
+{
+    struct rfq_redis_target t = {host, port, cred_user, cred_pass};
+    struct rfq_err err = {{0}, {0}};
+    rfq_status st = rfq_redis_open(out, &t, timeout_ms, wait_ms, true, &err);
+    /* Callers retry in loops: say once why the credentials do not work. */
+    static atomic_int told;
+    if (st == RFQ_EAUTH && !atomic_exchange(&told, 1)) {
+        static const struct rfq_log_ctx ctx = {.component = "redis"};
+        RFQ_LOG(&ctx, RFQ_ERROR, "%s (check the user and password in RFQ_REDIS_URL)", err.message);
+    }
+    return st;
 }
 
 int rfq_redis_is_noscript(const redisReply *r)

@@ -3,6 +3,7 @@
 #ifndef RFQ_REDIS_H
 #define RFQ_REDIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <hiredis/hiredis.h>
@@ -16,8 +17,27 @@ typedef enum {
     RFQ_SCRIPT_COUNT
 } rfq_script;
 
-/* Connect to host:port with a command timeout and load every script. Retries the connect
- * for up to wait_ms. *out is new: free with redisFree. */
+/* Where and as whom a connection goes. Strings are borrowed. */
+struct rfq_redis_target {
+    const char *host;
+    int port;
+    const char *user; /* ACL user; NULL or "" = AUTH with the password alone (default user) */
+    const char *pass; /* NULL or "" = no AUTH */
+};
+
+/* Connect with a command timeout, AUTH when a password is given, and SCRIPT LOAD every script
+ * when load_scripts (a tenant's read-only user may not). Retries for up to wait_ms while
+ * Redis is unreachable or loading; a refused AUTH or a NOPERM/NOAUTH answer returns RFQ_EAUTH
+ * at once (wrong credentials do not heal). err (may be NULL) says what failed, never with the
+ * password. *out is new: free with redisFree. */
+rfq_status rfq_redis_open(redisContext **out, const struct rfq_redis_target *t, int timeout_ms,
+                          int wait_ms, bool load_scripts, struct rfq_err *err);
+
+/* The credentials rfq_redis_connect uses: the process's service user (from RFQ_REDIS_URL).
+ * Call once at start, before any thread connects; NULL or "" pass = no AUTH. Copied. */
+void rfq_redis_set_credentials(const char *user, const char *pass);
+
+/* rfq_redis_open(host:port, the credentials set above, scripts loaded). */
 rfq_status rfq_redis_connect(redisContext **out, const char *host, int port, int timeout_ms,
                              int wait_ms);
 

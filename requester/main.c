@@ -1,14 +1,25 @@
 /* rfq-requester: HTTP and NATS intake of RFQs, and their read API. Thin main over the
  * rfq_requester library. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "req_auth.h"
 #include "req_config.h"
 #include "req_server.h"
 #include "rfq_cfg.h"
 #include "rfq_log.h"
+
+/* SIGHUP asks for a key-set reload; the main loop does it (not signal-safe work). */
+static volatile sig_atomic_t reload_requested;
+
+static void on_sighup(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
+}
 
 static void usage(FILE *f)
 {
@@ -19,8 +30,11 @@ static void usage(FILE *f)
           "\n"
           "environment:\n"
           "  RFQ_HTTP_ADDR     listen address host:port (127.0.0.1:8080; port 0 = any)\n"
-          "  RFQ_JWT_KEY       PEM public key verifying bearer tokens (required)\n"
-          "  RFQ_JWT_ALG       ES256 | RS256 (ES256)\n"
+          "  RFQ_JWT_KEYS      key-set file: {\"keys\":[{\"kid\",\"alg\",\"key_file\"|\n"
+          "                    \"secret_file\"|\"pem\"}]}; reloaded on SIGHUP and when it or\n"
+          "                    a key file changes\n"
+          "  RFQ_JWT_KEY       one PEM public key (kid \"default\"), when RFQ_JWT_KEYS is unset\n"
+          "  RFQ_JWT_ALG       algorithm of RFQ_JWT_KEY: ES256 | RS256 (ES256)\n"
           "  RFQ_JWT_ISS       required issuer (rfq-dev)\n"
           "  RFQ_JWT_AUD       required audience (rfq-engine)\n"
           "  RFQ_JWT_LEEWAY_S  clock skew allowed on exp/nbf, seconds (30)\n"
@@ -58,6 +72,9 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
     volatile int *stop = rfq_signals_install();
+    struct sigaction hup = {.sa_handler = on_sighup, .sa_flags = SA_RESTART};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
 
     struct req_config cfg;
     struct rfq_err err = {{0}, {0}};
@@ -81,8 +98,16 @@ int main(int argc, char **argv)
     if (rfq_ready_file_write(cfg.common.ready_file) != RFQ_OK)
         RFQ_LOG(&log, RFQ_WARN, "cannot write ready file %s", cfg.common.ready_file);
 
-    while (!*stop)
+    char kids[512];
+    RFQ_LOG(&log, RFQ_INFO, "token keys: kids %s",
+            rfq_jwt_verifier_kids(srv->jwt, kids, sizeof(kids)));
+    while (!*stop) {
         usleep(100 * 1000);
+        if (reload_requested) {
+            reload_requested = 0;
+            req_auth_reload(srv->auth, "SIGHUP");
+        }
+    }
     RFQ_LOG(&log, RFQ_INFO, "stopping");
     req_server_destroy(srv);
     if (cfg.common.ready_file[0])

@@ -19,6 +19,8 @@
 #include "req_route.h"
 #include "req_sse.h"
 #include "req_submit.h"
+#include "req_tenant.h"
+#include "req_usage.h"
 #include "rfq_msg.h"
 
 #define REQ_HTTP_CONN_LIMIT 1024
@@ -191,6 +193,10 @@ static enum MHD_Result serve_get(struct req_http *h, struct MHD_Connection *conn
         break;
     case REQ_ROUTE_EVENTS:
         return serve_events(h, conn, r);
+    case REQ_ROUTE_USAGE:
+        req_usage_read(h->srv, r->who.tenant,
+                       MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "month"), &rep);
+        break;
     case REQ_ROUTE_RFQS: {
         const char *status;
         int limit;
@@ -224,7 +230,8 @@ static enum MHD_Result serve(struct req_http *h, struct MHD_Connection *conn, st
     struct req_reply rep;
     req_reply_init(&rep);
     if (req_auth_verify(h->srv->auth, header(conn, MHD_HTTP_HEADER_AUTHORIZATION), &r->who, &rep) !=
-        RFQ_OK)
+            RFQ_OK ||
+        req_tenant_admit(h->srv, &r->who, &rep) != RFQ_OK)
         return send_reply(conn, r, &rep);
     return serve_get(h, conn, r);
 }
@@ -238,7 +245,8 @@ static enum MHD_Result begin_submit(struct req_http *h, struct MHD_Connection *c
     struct req_reply rep;
     req_reply_init(&rep);
     if (req_auth_verify(h->srv->auth, header(conn, MHD_HTTP_HEADER_AUTHORIZATION), &r->who, &rep) !=
-        RFQ_OK)
+            RFQ_OK ||
+        req_tenant_admit(h->srv, &r->who, &rep) != RFQ_OK)
         return send_reply(conn, r, &rep);
     if (!req_content_type_is_json(header(conn, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return send_error(conn, r, 415, "Content-Type must be application/json");
@@ -315,8 +323,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct req_reply rep;
     req_reply_init(&rep);
     req_submit_run(h->srv, &r->who, r->body, r->len, header(conn, "traceparent"), &rep);
-    if (rep.status >= 500)
-        RFQ_LOG(&h->srv->log, RFQ_WARN, "submit answered %d", rep.status);
+    if (rep.status >= 500) {
+        struct rfq_log_ctx lc = {.component = "requester", .tenant = r->who.tenant};
+        RFQ_LOG(&lc, RFQ_WARN, "submit answered %d", rep.status);
+    }
     return send_reply(conn, r, &rep);
 }
 

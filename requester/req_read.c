@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "req_tenant_redis.h"
 #include "rfq_ids.h"
 
 #define REQ_LIST_DEFAULT 20
@@ -29,6 +30,14 @@ static const char *elem_str(const redisReply *r, size_t i)
     return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
 }
 
+/* Status of an error reply: NOPERM (an ACL refusal: the tenant's Redis user may not read
+ * that key or run that command) is RFQ_EAUTH, anything else RFQ_EREDIS. */
+static rfq_status error_status(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0 ? RFQ_EAUTH
+                                                                                  : RFQ_EREDIS;
+}
+
 /* Read n pipelined replies into reps. An error reply does not stop the reading: every queued
  * reply is consumed, so a context returned to the pool is in step. Only an I/O error stops it
  * (the context then carries c->err and the pool drops it). */
@@ -43,8 +52,8 @@ static rfq_status read_replies(redisContext *c, redisReply **reps, int n)
         if (redisGetReply(c, (void **)&reps[i]) != REDIS_OK || !reps[i]) {
             io_failed = 1;
             st = RFQ_EREDIS;
-        } else if (reps[i]->type == REDIS_REPLY_ERROR) {
-            st = RFQ_EREDIS;
+        } else if (reps[i]->type == REDIS_REPLY_ERROR && st != RFQ_EAUTH) {
+            st = error_status(reps[i]);
         }
     }
     return st;
@@ -164,9 +173,10 @@ struct read_call {
 };
 
 /* Quote JSON of each ranked responder, as an object responder -> JSON text (new reference).
- * Only ranked answers are read: declines stay in the hash, counted, but never loaded. */
+ * Only ranked answers are read: declines stay in the hash, counted, but never loaded. NULL
+ * on a failed read, with *st saying why. */
 static json_t *read_ranked_quotes(redisContext *c, const char *k_quotes, const char **members,
-                                  size_t m)
+                                  size_t m, rfq_status *st)
 {
     json_t *quotes = json_object();
     if (!quotes || m == 0)
@@ -188,7 +198,8 @@ static json_t *read_ranked_quotes(redisContext *c, const char *k_quotes, const c
         if (val)
             json_object_set_new(quotes, argv[i], json_string(val));
     }
-    if (!r) {
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        *st = error_status(r);
         json_decref(quotes);
         quotes = NULL;
     }
@@ -245,11 +256,12 @@ static rfq_status read_rfq_redis(redisContext *c, void *arg)
     for (size_t i = 0; members && i < n; i++)
         if (elem_str(ra, i))
             members[m++] = elem_str(ra, i);
-    json_t *quotes = members || n == 0 ? read_ranked_quotes(c, k_quotes, members, m) : NULL;
+    rfq_status qst = RFQ_ENOMEM;
+    json_t *quotes = members || n == 0 ? read_ranked_quotes(c, k_quotes, members, m, &qst) : NULL;
     v->ranked = quotes ? req_quotes_ranked(members, m, quotes) : NULL;
     free(members);
     json_decref(quotes);
-    st = v->ranked ? RFQ_OK : (quotes ? RFQ_ENOMEM : RFQ_EREDIS);
+    st = v->ranked ? RFQ_OK : (quotes ? RFQ_ENOMEM : qst);
 out:
     free_replies(reps, 2);
     return st;
@@ -262,7 +274,8 @@ rfq_status req_read_rfq(struct req_server *s, const char *tenant, const char *rf
     if (!rfq_tenant_valid(tenant) || !rfq_ident_valid(rfq_id))
         return RFQ_ENOTFOUND;
     struct read_call rc = {tenant, rfq_id, v};
-    return req_redis_pool_run(s->redis, read_rfq_redis, &rc);
+    /* As the tenant's Redis user: Redis itself refuses any other tenant's keys. */
+    return req_tenant_redis_run(s, tenant, read_rfq_redis, &rc);
 }
 
 /* Turn a failed read into its answer. */
@@ -363,9 +376,10 @@ static rfq_status list_redis(redisContext *c, void *arg)
         redisReply *ids =
             redisCommand(c, "ZREVRANGE %b %d %d", k_idx, strlen(k_idx), offset, offset + page - 1);
         if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+            rfq_status st = error_status(ids);
             if (ids)
                 freeReplyObject(ids);
-            return RFQ_EREDIS;
+            return st;
         }
         size_t n = ids->elements;
         const char *valid[REQ_LIST_MAX];
@@ -410,7 +424,7 @@ void req_read_list(struct req_server *s, const char *tenant, const char *status,
         req_reply_error(out, 500, "out of memory");
         return;
     }
-    rfq_status st = req_redis_pool_run(s->redis, list_redis, &lc);
+    rfq_status st = req_tenant_redis_run(s, tenant, list_redis, &lc);
     if (st == RFQ_OK)
         req_reply_json(out, 200, json_pack("{s:O}", "rfqs", lc.rows));
     else if (st == RFQ_EREDIS || st == RFQ_ETIMEOUT)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "rfq_redis.h"
 
 struct req_redis_pool {
@@ -17,33 +19,37 @@ struct req_redis_pool {
     int n_idle;
     int live; /* contexts that exist: idle + borrowed */
     int max;
-    char host[256];
-    int port;
+    char host[256], user[128], pass[256]; /* pass wiped at destroy */
+    struct rfq_redis_target target;       /* points at the copies above */
     int timeout_ms;
+    bool load_scripts;
 };
 
-rfq_status req_redis_pool_create(req_redis_pool **out, const char *host, int port, int timeout_ms,
-                                 int max_conns, int wait_ms)
+rfq_status req_redis_pool_create(req_redis_pool **out, const struct req_redis_pool_cfg *cfg,
+                                 int wait_ms, struct rfq_err *err)
 {
     *out = NULL;
-    if (max_conns < 1)
+    if (cfg->max_conns < 1 || !cfg->target.host)
         return RFQ_EINVAL;
     req_redis_pool *p = calloc(1, sizeof(*p));
     if (!p)
         return RFQ_ENOMEM;
-    p->idle = calloc((size_t)max_conns, sizeof(*p->idle));
+    p->idle = calloc((size_t)cfg->max_conns, sizeof(*p->idle));
     if (!p->idle) {
         free(p);
         return RFQ_ENOMEM;
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->returned, NULL);
-    p->max = max_conns;
-    snprintf(p->host, sizeof(p->host), "%s", host);
-    p->port = port;
-    p->timeout_ms = timeout_ms;
+    p->max = cfg->max_conns;
+    snprintf(p->host, sizeof(p->host), "%s", cfg->target.host);
+    snprintf(p->user, sizeof(p->user), "%s", cfg->target.user ? cfg->target.user : "");
+    snprintf(p->pass, sizeof(p->pass), "%s", cfg->target.pass ? cfg->target.pass : "");
+    p->target = (struct rfq_redis_target){p->host, cfg->target.port, p->user, p->pass};
+    p->timeout_ms = cfg->timeout_ms;
+    p->load_scripts = cfg->load_scripts;
     redisContext *c = NULL;
-    rfq_status st = rfq_redis_connect(&c, host, port, timeout_ms, wait_ms);
+    rfq_status st = rfq_redis_open(&c, &p->target, p->timeout_ms, wait_ms, p->load_scripts, err);
     if (st != RFQ_OK) {
         req_redis_pool_destroy(p);
         return st;
@@ -63,6 +69,7 @@ void req_redis_pool_destroy(req_redis_pool *p)
     pthread_cond_destroy(&p->returned);
     pthread_mutex_destroy(&p->mu);
     free(p->idle);
+    OPENSSL_cleanse(p->pass, sizeof(p->pass));
     free(p);
 }
 
@@ -93,7 +100,7 @@ redisContext *req_redis_pool_get(req_redis_pool *p)
 
     /* Connect outside the lock: one attempt, bounded by the command timeout. */
     redisContext *c = NULL;
-    if (rfq_redis_connect(&c, p->host, p->port, p->timeout_ms, 0) != RFQ_OK) {
+    if (rfq_redis_open(&c, &p->target, p->timeout_ms, 0, p->load_scripts, NULL) != RFQ_OK) {
         pthread_mutex_lock(&p->mu);
         p->live--;
         pthread_cond_signal(&p->returned);

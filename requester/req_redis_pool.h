@@ -3,17 +3,29 @@
 #ifndef REQ_REDIS_POOL_H
 #define REQ_REDIS_POOL_H
 
+#include <stdbool.h>
+
 #include <hiredis/hiredis.h>
 
+#include "rfq_redis.h"
 #include "rfq_status.h"
 
 typedef struct req_redis_pool req_redis_pool;
 
-/* Create a pool for host:port; at most max_conns contexts exist at once. Connects one context
- * now (retrying for up to wait_ms) so that a dead Redis stops the process at start; the others
- * are made on demand. *out is new (req_redis_pool_destroy). */
-rfq_status req_redis_pool_create(req_redis_pool **out, const char *host, int port, int timeout_ms,
-                                 int max_conns, int wait_ms);
+/* Where the pool's connections go and as whom. */
+struct req_redis_pool_cfg {
+    struct rfq_redis_target target; /* strings copied by create */
+    int timeout_ms;                 /* per-command timeout, also the wait for a free context */
+    int max_conns;                  /* at most this many contexts exist at once */
+    bool load_scripts;              /* the service user loads the Lua scripts; a tenant's
+                                       read-only user may not */
+};
+
+/* Create a pool. Connects (and authenticates) one context now, retrying for up to wait_ms, so
+ * that a dead Redis or refused credentials stop the process at start; the others are made on
+ * demand. err (may be NULL) says what failed. *out is new (req_redis_pool_destroy). */
+rfq_status req_redis_pool_create(req_redis_pool **out, const struct req_redis_pool_cfg *cfg,
+                                 int wait_ms, struct rfq_err *err);
 /* Free every idle context and the pool. Contexts still borrowed must have been returned. */
 void req_redis_pool_destroy(req_redis_pool *p);
 

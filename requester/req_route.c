@@ -37,6 +37,8 @@ static enum req_route_id match_path(struct req_route *out, const char *path)
     static const char rfqs[] = "/v1/rfqs";
     if (strcmp(path, "/healthz") == 0)
         return REQ_ROUTE_HEALTH;
+    if (strcmp(path, "/v1/usage") == 0)
+        return REQ_ROUTE_USAGE;
     if (strncmp(path, rfqs, sizeof(rfqs) - 1) != 0)
         return REQ_ROUTE_NONE;
     const char *rest = path + sizeof(rfqs) - 1;

@@ -14,6 +14,7 @@ enum req_route_id {
     REQ_ROUTE_RFQ,      /* /v1/rfqs/<id> */
     REQ_ROUTE_QUOTES,   /* /v1/rfqs/<id>/quotes */
     REQ_ROUTE_EVENTS,   /* /v1/rfqs/<id>/events */
+    REQ_ROUTE_USAGE,    /* /v1/usage: the tenant's metered usage */
 };
 
 enum req_method {

@@ -9,8 +9,10 @@
 #include "req_auth.h"
 #include "req_http.h"
 #include "req_nats_submit.h"
+#include "req_tenant_redis.h"
 #include "rfq_nats.h"
 #include "rfq_redis.h"
+#include "rfq_tenant_kv.h"
 
 rfq_status req_server_create(struct req_server **out, const struct req_config *cfg, int wait_ms,
                              struct rfq_err *err)
@@ -27,7 +29,8 @@ rfq_status req_server_create(struct req_server **out, const struct req_config *c
         rfq_err_set(err, st, "", "eventfd failed");
         goto fail;
     }
-    struct rfq_jwt_cfg jc = {.key_file = s->cfg.jwt_key,
+    struct rfq_jwt_cfg jc = {.keys_file = s->cfg.jwt_keys, /* wins over the legacy key */
+                             .key_file = s->cfg.jwt_key,
                              .alg = s->cfg.jwt_alg,
                              .issuer = s->cfg.jwt_iss,
                              .audience = s->cfg.jwt_aud,
@@ -36,21 +39,39 @@ rfq_status req_server_create(struct req_server **out, const struct req_config *c
     st = rfq_jwt_verifier_create(&s->jwt, &jc, err);
     if (st == RFQ_OK)
         st = req_auth_create(&s->auth, s->jwt, s->cfg.jwt_leeway_s);
+    if (st == RFQ_OK) /* key files are checked for changes every second */
+        st = req_auth_watch_start(s->auth, 1000);
     if (st != RFQ_OK)
         goto fail;
     st = rfq_nats_connect(&s->nc, s->cfg.common.nats_url, "rfq-requester", true, wait_ms);
     if (st != RFQ_OK) {
-        rfq_err_set(err, st, "RFQ_NATS_URL", "cannot connect to NATS at %s",
-                    s->cfg.common.nats_url);
+        char shown[512]; /* the URL may carry a password */
+        const char *why = nats_GetLastError(NULL);
+        rfq_err_set(err, st, "RFQ_NATS_URL", "cannot connect to NATS at %s: %s",
+                    rfq_url_redact(s->cfg.common.nats_url, shown, sizeof(shown)),
+                    why && *why ? why : rfq_status_str(st));
         goto fail;
     }
-    st = req_redis_pool_create(&s->redis, s->cfg.common.redis_host, s->cfg.common.redis_port,
-                               s->cfg.redis_timeout_ms, s->cfg.redis_max_conns, wait_ms);
+    /* Tenant records: loaded before serving, so that admission never starts empty. */
+    st = rfq_tenant_view_start(&s->tenants, s->nc, &s->log, err);
+    if (st != RFQ_OK)
+        goto fail;
+    const struct req_redis_pool_cfg pc = {
+        .target = {s->cfg.common.redis_host, s->cfg.common.redis_port, s->cfg.common.redis_user,
+                   s->cfg.common.redis_pass},
+        .timeout_ms = s->cfg.redis_timeout_ms,
+        .max_conns = s->cfg.redis_max_conns,
+        .load_scripts = true};
+    struct rfq_err why = {{0}, {0}}; /* names host, user and reason, never the password */
+    st = req_redis_pool_create(&s->redis, &pc, wait_ms, &why);
     if (st != RFQ_OK) {
-        rfq_err_set(err, st, "RFQ_REDIS_URL", "cannot connect to Redis at %s:%d",
-                    s->cfg.common.redis_host, s->cfg.common.redis_port);
+        rfq_err_set(err, st, "RFQ_REDIS_URL", "%s", why.message);
         goto fail;
     }
+    /* Reads on a tenant's behalf: as that tenant's Redis user (RFQ_TENANT_SECRET_FILE). */
+    st = req_tenant_redis_create(&s->tenant_redis, s, err);
+    if (st != RFQ_OK)
+        goto fail;
     *out = s;
     return RFQ_OK;
 fail:
@@ -101,10 +122,12 @@ void req_server_destroy(struct req_server *s)
     if (!s)
         return;
     req_server_stop(s);
+    rfq_tenant_view_destroy(s->tenants); /* its watcher uses the connection */
     if (s->nc) {
         natsConnection_Close(s->nc);
         natsConnection_Destroy(s->nc);
     }
+    req_tenant_redis_destroy(s->tenant_redis);
     req_redis_pool_destroy(s->redis);
     req_auth_destroy(s->auth);
     rfq_jwt_verifier_destroy(s->jwt);

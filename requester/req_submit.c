@@ -1,4 +1,4 @@
-/* req_submit: verify, decode, persist (create_rfq.lua), scatter, answer. */
+/* req_submit: verify, decode, take the quota and persist (create_rfq.lua), scatter, answer. */
 #include "req_submit.h"
 
 #include <stdio.h>
@@ -6,10 +6,31 @@
 #include <string.h>
 
 #include "req_auth.h"
+#include "req_quota.h"
+#include "req_tenant.h"
 #include "rfq_ids.h"
 #include "rfq_msg.h"
 #include "rfq_nats.h"
 #include "rfq_redis.h"
+
+/* The tenant-wide keys create_rfq touches besides the RFQ's own: quota state, open set and
+ * the usage hash of the RFQ's creation month (the undo decrements the same month). */
+struct tenant_keys {
+    char quota[RFQ_KEY_MAX];
+    char open[RFQ_KEY_MAX];
+    char usage[RFQ_KEY_MAX];
+};
+
+static rfq_status tenant_keys_of(struct tenant_keys *k, const struct rfq_request *r)
+{
+    char month[RFQ_MONTH_LEN + 1];
+    if (rfq_month_utc(r->created_ms, month) != RFQ_OK ||
+        rfq_key_quota(k->quota, sizeof(k->quota), r->tenant) != RFQ_OK ||
+        rfq_key_open(k->open, sizeof(k->open), r->tenant) != RFQ_OK ||
+        rfq_key_usage(k->usage, sizeof(k->usage), r->tenant, month) != RFQ_OK)
+        return RFQ_EINVAL;
+    return RFQ_OK;
+}
 
 /* Arguments of one create_rfq call, kept across a retry on a fresh connection. */
 struct create_call {
@@ -17,55 +38,74 @@ struct create_call {
     const char *json;
     size_t json_len;
     int64_t retention_ms;
+    const struct rfq_quota *quota;
     int attempts;
+    struct req_quota_verdict verdict; /* out */
 };
 
-/* EVALSHA create_rfq. A retry that finds the id already stored means the first attempt
- * succeeded before its connection broke (ids are random UUIDs). */
+/* EVALSHA create_rfq: the quota check and the creation in one atomic step. RFQ_OK with the
+ * verdict filled (the caller answers 429 for a refusal). A retry that finds the id already
+ * stored means the first attempt succeeded before its connection broke (ids are random
+ * UUIDs): that counts as created. */
 static rfq_status create_in_redis(redisContext *c, void *arg)
 {
     struct create_call *cc = arg;
     const struct rfq_request *r = cc->req;
+    struct tenant_keys tk;
     char k_rfq[RFQ_KEY_MAX], k_idx[RFQ_KEY_MAX], member[RFQ_KEY_MAX];
-    char created[24], deadline[24], maxq[16], retention[24];
+    char created[24], deadline[24], maxq[16], retention[24], rate[24], burst[24], max_open[24];
     if (rfq_key_rfq(k_rfq, sizeof(k_rfq), r->tenant, r->rfq_id) != RFQ_OK ||
         rfq_key_index(k_idx, sizeof(k_idx), r->tenant) != RFQ_OK ||
-        rfq_deadline_member(member, sizeof(member), r->tenant, r->rfq_id) != RFQ_OK)
+        rfq_deadline_member(member, sizeof(member), r->tenant, r->rfq_id) != RFQ_OK ||
+        tenant_keys_of(&tk, r) != RFQ_OK)
         return RFQ_EINVAL;
     snprintf(created, sizeof(created), "%lld", (long long)r->created_ms);
     snprintf(deadline, sizeof(deadline), "%lld", (long long)r->deadline_ms);
     snprintf(maxq, sizeof(maxq), "%d", r->body.max_quotes);
     snprintf(retention, sizeof(retention), "%lld", (long long)cc->retention_ms);
-    const char *argv[] = {k_rfq,    k_idx, RFQ_SYS_DEADLINES, r->rfq_id, r->tenant, created,
-                          deadline, maxq,  r->body.currency,  cc->json,  member,    retention};
+    snprintf(rate, sizeof(rate), "%lld", (long long)cc->quota->rate_per_s);
+    snprintf(burst, sizeof(burst), "%lld", (long long)cc->quota->burst);
+    snprintf(max_open, sizeof(max_open), "%lld", (long long)cc->quota->max_open);
+    const char *argv[] = {
+        k_rfq,     k_idx,     RFQ_SYS_DEADLINES, tk.quota, tk.open, tk.usage,
+        r->rfq_id, r->tenant, created,           deadline, maxq,    r->body.currency,
+        cc->json,  member,    retention,         rate,     burst,   max_open};
     size_t lens[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         lens[i] = argv[i] == cc->json ? cc->json_len : strlen(argv[i]);
     cc->attempts++;
-    redisReply *rep = rfq_redis_eval(c, RFQ_SCRIPT_CREATE_RFQ, 3,
+    redisReply *rep = rfq_redis_eval(c, RFQ_SCRIPT_CREATE_RFQ, 6,
                                      (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
-    rfq_status st = RFQ_EREDIS;
-    if (rep && rep->type == REDIS_REPLY_INTEGER)
-        st = rep->integer == 1 || cc->attempts > 1 ? RFQ_OK : RFQ_EPROTO;
+    rfq_status st = req_quota_parse(rep, &cc->verdict);
+    if (st == RFQ_OK && cc->verdict.outcome == REQ_QUOTA_EXISTS)
+        st = cc->attempts > 1 ? RFQ_OK : RFQ_EPROTO;
+    else if (st == RFQ_EPROTO && rep && rep->type == REDIS_REPLY_ERROR)
+        st = RFQ_EREDIS; /* Redis refused the call (e.g. OOM): unavailable, not our bug */
     freeReplyObject(rep);
     return st;
 }
 
-/* Undo create_rfq after a failed scatter, so that a 503 leaves nothing behind. */
+/* Undo create_rfq after a failed scatter, so that a 503 leaves nothing behind: the RFQ, its
+ * index, deadline and open-set entries, and its count in the usage (which meters 202s only).
+ * The quota token stays taken. */
 static rfq_status delete_in_redis(redisContext *c, void *arg)
 {
     const struct rfq_request *r = arg;
+    struct tenant_keys tk;
     char k_rfq[RFQ_KEY_MAX], k_idx[RFQ_KEY_MAX], member[RFQ_KEY_MAX];
     if (rfq_key_rfq(k_rfq, sizeof(k_rfq), r->tenant, r->rfq_id) != RFQ_OK ||
         rfq_key_index(k_idx, sizeof(k_idx), r->tenant) != RFQ_OK ||
-        rfq_deadline_member(member, sizeof(member), r->tenant, r->rfq_id) != RFQ_OK)
+        rfq_deadline_member(member, sizeof(member), r->tenant, r->rfq_id) != RFQ_OK ||
+        tenant_keys_of(&tk, r) != RFQ_OK)
         return RFQ_EINVAL;
     redisAppendCommand(c, "DEL %b", k_rfq, strlen(k_rfq));
     redisAppendCommand(c, "ZREM %b %b", k_idx, strlen(k_idx), r->rfq_id, strlen(r->rfq_id));
     redisAppendCommand(c, "ZREM %b %b", RFQ_SYS_DEADLINES, strlen(RFQ_SYS_DEADLINES), member,
                        strlen(member));
+    redisAppendCommand(c, "ZREM %b %b", tk.open, strlen(tk.open), r->rfq_id, strlen(r->rfq_id));
+    redisAppendCommand(c, "HINCRBY %b rfqs -1", tk.usage, strlen(tk.usage));
     rfq_status st = RFQ_OK;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep)
             return RFQ_EREDIS;
@@ -128,13 +168,34 @@ void req_submit_accepted(struct req_reply *out, const struct rfq_request *r)
     req_reply_header(out, "Retry-After", "%d", (r->body.timeout_ms + 999) / 1000);
 }
 
+static int clamp_int(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The engine's body limits with the tenant's defaults for a body without max_quotes or
+ * timeout_ms; the bounds stay the engine's. */
+static struct rfq_limits tenant_limits(const struct rfq_limits *engine,
+                                       const struct rfq_tenant_settings *t)
+{
+    struct rfq_limits l = *engine;
+    if (t->default_max_quotes != RFQ_TENANT_UNSET)
+        l.max_quotes_default = clamp_int(t->default_max_quotes, 1, l.max_quotes_max);
+    if (t->default_timeout_ms != RFQ_TENANT_UNSET)
+        l.timeout_default_ms = clamp_int(t->default_timeout_ms, l.timeout_min_ms, l.timeout_max_ms);
+    return l;
+}
+
 void req_submit_run(struct req_server *s, const struct rfq_identity *who, const char *body,
                     size_t len, const char *traceparent, struct req_reply *out)
 {
     struct rfq_err err = {{0}, {0}};
     struct rfq_request req;
     memset(&req, 0, sizeof(req));
-    rfq_status st = rfq_submit_decode(&req.body, body, len, &s->cfg.limits, &err);
+    struct rfq_tenant_settings settings;
+    req_tenant_settings(s, who, &settings);
+    struct rfq_limits limits = tenant_limits(&s->cfg.limits, &settings);
+    rfq_status st = rfq_submit_decode(&req.body, body, len, &limits, &err);
     if (st == RFQ_ETOOBIG) {
         req_reply_error(out, 413, "body exceeds %d bytes", RFQ_BODY_MAX);
         return;
@@ -161,11 +222,17 @@ void req_submit_run(struct req_server *s, const struct rfq_identity *who, const 
         req_reply_error(out, 500, "cannot encode the request");
         return;
     }
-    struct create_call cc = {&req, json, json_len, s->cfg.retention_ms, 0};
+    struct create_call cc = {&req, json, json_len, s->cfg.retention_ms, &settings.quota, 0, {0}};
     st = req_redis_pool_run(s->redis, create_in_redis, &cc);
     if (st != RFQ_OK) {
         RFQ_LOG(&log, RFQ_WARN, "cannot store rfq: %s", rfq_status_str(st));
         req_reply_error(out, st == RFQ_EPROTO ? 500 : 503, "storage unavailable");
+        goto out_free_json;
+    }
+    if (cc.verdict.outcome == REQ_QUOTA_RATE || cc.verdict.outcome == REQ_QUOTA_OPEN) {
+        RFQ_LOG(&log, RFQ_DEBUG, "rfq refused by the %s quota (tier %s)",
+                cc.verdict.outcome == REQ_QUOTA_RATE ? "rate" : "open-rfq", settings.tier);
+        req_quota_refuse(out, &cc.verdict, &settings.quota);
         goto out_free_json;
     }
     st = scatter(s, &req, json, json_len, traceparent_ok(traceparent));
@@ -179,6 +246,8 @@ void req_submit_run(struct req_server *s, const struct rfq_identity *who, const 
     RFQ_LOG(&log, RFQ_DEBUG, "rfq accepted region=%s max_quotes=%d timeout_ms=%d", req.body.region,
             req.body.max_quotes, req.body.timeout_ms);
     req_submit_accepted(out, &req);
+    if (out->status == 202)
+        req_quota_headers(out, &cc.verdict);
 out_free_json:
     free(json);
 }
@@ -187,7 +256,8 @@ void req_submit_with_token(struct req_server *s, const char *authorization, cons
                            size_t len, const char *traceparent, struct req_reply *out)
 {
     struct rfq_identity who;
-    if (req_auth_verify(s->auth, authorization, &who, out) != RFQ_OK)
+    if (req_auth_verify(s->auth, authorization, &who, out) != RFQ_OK ||
+        req_tenant_admit(s, &who, out) != RFQ_OK)
         return;
     req_submit_run(s, &who, body, len, traceparent, out);
 }

@@ -11,9 +11,11 @@
 
 /* Submit body (len bytes, need not be NUL-terminated) on behalf of the verified caller who.
  * The tenant is who->tenant, never anything in the body. On success out is 202 with Location
- * and Retry-After, and the RFQ is stored in Redis (status open, deadline registered) and its
- * scatter has reached the NATS server. Errors: 400 (body), 413 (over RFQ_BODY_MAX), 503 (Redis
- * or NATS unavailable; nothing stays stored), 500. traceparent (may be NULL) is forwarded. */
+ * and Retry-After (plus RateLimit-* for a rate-limited tenant), and the RFQ is stored in Redis
+ * (status open, deadline registered) and its scatter has reached the NATS server. The tenant's
+ * settings (req_tenant_settings) give the body defaults and the quota. Errors: 400 (body), 413
+ * (over RFQ_BODY_MAX), 429 (quota: rate or open RFQs; nothing stored), 503 (Redis or NATS
+ * unavailable; nothing stays stored), 500. traceparent (may be NULL) is forwarded. */
 void req_submit_run(struct req_server *s, const struct rfq_identity *who, const char *body,
                     size_t len, const char *traceparent, struct req_reply *out);
 

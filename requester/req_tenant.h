@@ -13,6 +13,12 @@
 rfq_status req_tenant_admit(struct req_server *s, const struct rfq_identity *who,
                             struct req_reply *out);
 
+/* The answer for a record lookup (pure; req_tenant_admit's rule): RFQ_OK for an active
+ * record; 403 (RFQ_EAUTH) for a suspended one (lookup RFQ_OK) or none (RFQ_ENOTFOUND); 503
+ * (lookup returned) for anything else. rec is read only when lookup is RFQ_OK. */
+rfq_status req_tenant_verdict(rfq_status lookup, const struct rfq_tenant_rec *rec,
+                              struct req_reply *out);
+
 /* The caller's effective settings: its record (when registered) over its token's tier. */
 void req_tenant_settings(struct req_server *s, const struct rfq_identity *who,
                          struct rfq_tenant_settings *out);

@@ -10,6 +10,7 @@
 
 #include <nats/nats.h>
 
+#include "rfq_cfg.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
@@ -552,6 +553,7 @@ rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *repl
     COUNT(&a->counters, received);
     if (!request_subject_parse(subject, region, tenant))
         return drop_bad(a, &ctx, RFQ_EINVAL, subject, "not rfq.v1.req.<region>.<tenant>");
+    ctx.tenant = tenant; /* the subject's, until the body names it */
     if (!reply || !reply_subject_valid(reply))
         return drop_bad(a, &ctx, RFQ_EINVAL, subject, "no usable reply subject");
 
@@ -619,7 +621,9 @@ rfq_status rsp_agent_start(rsp_agent *a)
                                      a->cfg.connect_wait_ms);
     if (st != RFQ_OK) {
         const char *why = nats_GetLastError(NULL);
-        RFQ_LOG(&ctx, RFQ_ERROR, "cannot connect to NATS at %s: %s", a->cfg.nats_url,
+        char shown[512]; /* the URL may carry a password */
+        RFQ_LOG(&ctx, RFQ_ERROR, "cannot connect to NATS at %s: %s",
+                rfq_url_redact(a->cfg.nats_url, shown, sizeof(shown)),
                 why && *why ? why : rfq_status_str(st));
         return st;
     }

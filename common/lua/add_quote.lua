@@ -1,15 +1,21 @@
 -- Store one quote (or decline) for an RFQ: checks it is open and the quote on time,
 -- dedupes per responder, ranks, counts and detects completion, atomically.
--- KEYS: 1 rfq hash, 2 quotes hash, 3 rank zset, 4 deadline zset
+-- Meters the tenant's usage (month of the quote's arrival) and drops a completed RFQ from
+-- the tenant's open set (the quota's open-RFQ count).
+-- KEYS: 1 rfq hash, 2 quotes hash, 3 rank zset, 4 deadline zset, 5 open zset rfq:<t>:open,
+--       6 usage hash rfq:<t>:usage:<YYYY-MM>
 -- ARGV: 1 responder_id, 2 quote JSON, 3 rank member ('' for a decline), 4 arrival_ms,
 --       5 deadline member, 6 quote currency ('' for a decline), 7 now_ms,
---       8 most answers (quotes + declines) one RFQ keeps
+--       8 most answers (quotes + declines) one RFQ keeps, 9 rfq_id
 -- Returns {outcome, count, status}; outcome is one of stored, completed, declined,
 -- duplicate, late, closed, unknown, currency, overflow.
+-- Usage fields: fanout +1 for every answer to an existing RFQ (every outcome but unknown),
+-- quotes +1 per priced quote stored, declines +1 per decline stored, completed +1.
 local rfq = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'max_quotes', 'currency', 'count')
 if not rfq[1] then
   return {'unknown', 0, ''}
 end
+redis.call('HINCRBY', KEYS[6], 'fanout', 1)
 local status = rfq[1]
 local on_time = tonumber(ARGV[4]) <= tonumber(rfq[2])
 if status ~= 'open' then
@@ -51,8 +57,10 @@ if ttl > 0 then
 end
 if ARGV[3] == '' then
   redis.call('HINCRBY', KEYS[1], 'declines', 1)
+  redis.call('HINCRBY', KEYS[6], 'declines', 1)
   return {'declined', tonumber(rfq[5]), status}
 end
+redis.call('HINCRBY', KEYS[6], 'quotes', 1)
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[3], ttl)
@@ -61,6 +69,8 @@ local n = redis.call('HINCRBY', KEYS[1], 'count', 1)
 if status == 'open' and n >= tonumber(rfq[3]) then
   redis.call('HSET', KEYS[1], 'status', 'completed', 'closed_ms', ARGV[7])
   redis.call('ZREM', KEYS[4], ARGV[5])
+  redis.call('ZREM', KEYS[5], ARGV[9])
+  redis.call('HINCRBY', KEYS[6], 'completed', 1)
   return {'completed', n, 'completed'}
 end
 return {'stored', n, status}

@@ -127,6 +127,9 @@ int ctl_cmd_status(int argc, char **argv, struct ctl_global *g);
 int ctl_cmd_quotes(int argc, char **argv, struct ctl_global *g);
 int ctl_cmd_list(int argc, char **argv, struct ctl_global *g);
 int ctl_cmd_watch(int argc, char **argv, struct ctl_global *g);
+int ctl_cmd_usage(int argc, char **argv, struct ctl_global *g);
+/* ctl_tenant.c: administration over NATS and Redis (not the HTTP API). */
+int ctl_cmd_tenant(int argc, char **argv, struct ctl_global *g);
 
 /* Fetch /v1/rfqs/<id>/quotes and print the table (or raw JSON). Shared by quotes and
  * submit --wait. */

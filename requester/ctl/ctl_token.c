@@ -31,6 +31,9 @@ static void token_help(void)
            "  --iss S        issuer claim (default rfq-dev)\n"
            "  --aud S        audience claim (default rfq-engine)\n"
            "  --sub S        subject claim (default none)\n"
+           "  --kid K        key id in the header, naming the verification key in the\n"
+           "                 requester's key set (RFQ_JWT_KEYS); 1..64 of [A-Za-z0-9._-].\n"
+           "                 Without it only a one-key set accepts the token\n"
            "\n"
            "Example: export RFQ_TOKEN=$(rfqctl token --tenant acme --tier premium)\n",
            TTL_MAX);
@@ -63,14 +66,15 @@ static unsigned char *read_key(const char *path, const char *alg, size_t *len)
 
 int ctl_cmd_token(int argc, char **argv, struct ctl_global *g)
 {
-    enum { O_TENANT = CTL_OPT_FIRST_FREE, O_TIER, O_TTL, O_KEY, O_ALG, O_ISS, O_AUD, O_SUB };
+    enum { O_TENANT = CTL_OPT_FIRST_FREE, O_TIER, O_TTL, O_KEY, O_ALG, O_ISS, O_AUD, O_SUB, O_KID };
     static const struct option opts[] = {CTL_GLOBAL_OPTIONS,        {"tenant", 1, NULL, O_TENANT},
                                          {"tier", 1, NULL, O_TIER}, {"ttl", 1, NULL, O_TTL},
                                          {"key", 1, NULL, O_KEY},   {"alg", 1, NULL, O_ALG},
                                          {"iss", 1, NULL, O_ISS},   {"aud", 1, NULL, O_AUD},
-                                         {"sub", 1, NULL, O_SUB},   {NULL, 0, NULL, 0}};
+                                         {"sub", 1, NULL, O_SUB},   {"kid", 1, NULL, O_KID},
+                                         {NULL, 0, NULL, 0}};
     const char *tenant = NULL, *tier = NULL, *key = getenv("RFQ_JWT_SIGNING_KEY");
-    const char *alg = "ES256", *iss = "rfq-dev", *aud = "rfq-engine", *sub = NULL;
+    const char *alg = "ES256", *iss = "rfq-dev", *aud = "rfq-engine", *sub = NULL, *kid = NULL;
     long long ttl = 3600;
     int opt, rc;
     optind = 0;
@@ -106,6 +110,9 @@ int ctl_cmd_token(int argc, char **argv, struct ctl_global *g)
         case O_SUB:
             sub = optarg;
             break;
+        case O_KID:
+            kid = optarg;
+            break;
         default:
             if ((rc = ctl_global_option("token", opt, optarg, argv, g)) >= 0)
                 return rc;
@@ -126,6 +133,9 @@ int ctl_cmd_token(int argc, char **argv, struct ctl_global *g)
                                tier);
     if (strcmp(alg, "ES256") != 0 && strcmp(alg, "RS256") != 0 && strcmp(alg, "HS256") != 0)
         return ctl_usage_error("token", "--alg must be ES256, RS256 or HS256, not '%s'", alg);
+    if (kid && !rfq_kid_valid(kid))
+        return ctl_usage_error("token", "--kid must be 1..%d characters of [A-Za-z0-9._-]",
+                               RFQ_KID_MAX);
     if (!*iss || !*aud)
         return ctl_usage_error("token", "--iss and --aud must not be empty");
     if (!key || !*key)
@@ -142,7 +152,8 @@ int ctl_cmd_token(int argc, char **argv, struct ctl_global *g)
                                     .tier = tier,
                                     .subject = sub,
                                     .iat = (int64_t)time(NULL),
-                                    .ttl_s = ttl};
+                                    .ttl_s = ttl,
+                                    .kid = kid};
     char *tok = NULL;
     rfq_status st = rfq_jwt_mint(&tok, alg, key_buf, key_len, &claims);
     OPENSSL_cleanse(key_buf, key_len);

@@ -19,6 +19,8 @@ static const struct ctl_command commands[] = {
     {"quotes", ctl_cmd_quotes, "show an RFQ's ranked quotes"},
     {"watch", ctl_cmd_watch, "follow an RFQ's live events until it closes"},
     {"list", ctl_cmd_list, "list recent RFQs"},
+    {"usage", ctl_cmd_usage, "show the tenant's metered usage of a month"},
+    {"tenant", ctl_cmd_tenant, "register and manage tenants (administrator; NATS and Redis)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -25,9 +25,12 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include "rfq_ids.h"
 #include "rfq_jwt.h"
+#include "rfq_redis_acl.h"
+#include "rfq_tenant_kv.h"
 
 #ifndef RFQ_IT_NATS_SERVER
 #define RFQ_IT_NATS_SERVER "nats-server"
@@ -44,6 +47,9 @@
 #ifndef RFQ_IT_RESPONDER_BIN
 #define RFQ_IT_RESPONDER_BIN "rfq-responder"
 #endif
+#ifndef RFQ_IT_SOURCE_DIR
+#define RFQ_IT_SOURCE_DIR "."
+#endif
 
 #define H_MAX_PROCS 32
 #define H_STOP_BOUND_MS 5000   /* SIGTERM grace before SIGKILL */
@@ -51,6 +57,26 @@
 #define H_LOG_TAIL 12000       /* bytes of each log printed on failure */
 #define H_ISS "rfq-dev"
 #define H_AUD "rfq-engine"
+#define H_PW_LEN 32       /* random passwords: a letter, then letters and digits */
+#define H_SECRET_HEX 64   /* tenant secret: 32 random bytes as hex */
+#define H_MAX_TENANTS 128 /* tenants one scenario registers */
+#define H_URL_MAX 192
+
+/* NATS users of deploy/nats/rfq-nats.conf, in the order of H.nats_pw. */
+enum { H_ROLE_ADMIN, H_ROLE_REQUESTER, H_ROLE_AGGREGATOR, H_ROLE_RESPONDER, H_ROLE_APP, H_ROLES };
+static const char *const role_names[H_ROLES] = {"admin", "requester", "aggregator", "responder",
+                                                "app"};
+static const char *const role_env[H_ROLES] = {"RFQ_NATS_PASS_ADMIN", "RFQ_NATS_PASS_REQUESTER",
+                                              "RFQ_NATS_PASS_AGGREGATOR", "RFQ_NATS_PASS_RESPONDER",
+                                              "RFQ_NATS_PASS_APP"};
+
+/* A tenant the scenario registered: KV record and Redis user, each made once its server runs. */
+struct h_tenant_reg {
+    char tenant[RFQ_TENANT_MAX + 1];
+    char pw[RFQ_ACL_PASSWORD_LEN + 1]; /* derived from the tenant secret */
+    char tier[RFQ_TIER_MAX];           /* tier override to write, "" = none */
+    bool kv_done, acl_done;
+};
 
 extern char **environ;
 
@@ -62,8 +88,20 @@ static struct {
     struct h_proc *procs[H_MAX_PROCS]; /* every process, in start order */
     int nprocs;
     struct h_proc *nats_srv, *redis_srv;
-    char nats_url[64], redis_url[64];
+    char nats_url[H_URL_MAX];               /* admin user */
+    char nats_role_url[H_ROLES][H_URL_MAX]; /* one per user of rfq-nats.conf */
+    char redis_url[H_URL_MAX];              /* default (admin) user */
+    char redis_svc_url[H_URL_MAX];          /* service user rfq-svc */
     int redis_port;
+    char nats_pw[H_ROLES][H_PW_LEN + 1]; /* random per scenario */
+    char redis_admin_pw[H_PW_LEN + 1], redis_svc_pw[H_PW_LEN + 1];
+    char secret[H_SECRET_HEX + 1]; /* RFQ_TENANT_SECRET_FILE's content */
+    char secret_path[300], acl_path[300];
+    kvStore *kv; /* bucket RFQ_TENANTS, admin connection */
+    pthread_mutex_t reg_mu;
+    struct h_tenant_reg reg[H_MAX_TENANTS]; /* guarded by reg_mu */
+    int n_reg;
+    const char *leaks[H_ROLES + 4 + H_MAX_TENANTS];
     natsConnection *nc;
     jsCtx *js;
     natsSubscription *ev_sub;
@@ -81,7 +119,7 @@ static struct {
     atomic_int failing;
     atomic_int cleaned;
     volatile sig_atomic_t got_signal;
-} H = {.ev_mu = PTHREAD_MUTEX_INITIALIZER};
+} H = {.ev_mu = PTHREAD_MUTEX_INITIALIZER, .reg_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- time and logging ------------------------------------------------------------------ */
 
@@ -271,6 +309,37 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
+/* A random password of H_PW_LEN characters: a letter first, then letters and digits (safe in
+ * URLs, ACL rules and nats-server's variable parsing, which would turn "123" into a number). */
+static void random_password(char *out)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    unsigned char rnd[H_PW_LEN];
+    H_CHECK(RAND_bytes(rnd, sizeof(rnd)) == 1, "RAND_bytes");
+    for (int i = 0; i < H_PW_LEN; i++)
+        out[i] = i == 0 ? alnum[rnd[i] % 52] : alnum[rnd[i] % 62];
+    out[H_PW_LEN] = '\0';
+}
+
+/* Every credential of the scenario, and the tenant secret file (0600) the requester reads. */
+static void make_credentials(void)
+{
+    for (int i = 0; i < H_ROLES; i++)
+        random_password(H.nats_pw[i]);
+    random_password(H.redis_admin_pw);
+    random_password(H.redis_svc_pw);
+    unsigned char rnd[H_SECRET_HEX / 2];
+    H_CHECK(RAND_bytes(rnd, sizeof(rnd)) == 1, "RAND_bytes");
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(H.secret + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(H.secret_path, sizeof(H.secret_path), "%s/tenant.secret", H.tmpdir);
+    int fd = open(H.secret_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    H_CHECK(fd >= 0, "create %s: %s", H.secret_path, strerror(errno));
+    char line[H_SECRET_HEX + 2];
+    int n = snprintf(line, sizeof(line), "%s\n", H.secret);
+    H_CHECK(write(fd, line, (size_t)n) == n && close(fd) == 0, "write %s", H.secret_path);
+}
+
 void h_init(const char *scenario, int bound_s)
 {
     snprintf(H.scenario, sizeof(H.scenario), "%s", scenario);
@@ -297,6 +366,7 @@ void h_init(const char *scenario, int bound_s)
 
     H.events = json_array();
     H.dlq_next_seq = 1;
+    make_credentials();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     natsStatus ns = nats_Open(-1);
     H_CHECK(ns == NATS_OK, "nats_Open: %s", natsStatus_GetText(ns));
@@ -529,6 +599,103 @@ void h_proc_restart(struct h_proc *p)
     h_log("%s restarted (pid %ld)", p->name, (long)p->pid);
 }
 
+/* ---- tenants --------------------------------------------------------------------------- */
+
+/* Make what t still lacks (KV record, with t->tier when set; Redis user) on whichever servers
+ * run now; the rest follows when the server starts. Called with reg_mu held. */
+static void tenant_sync_locked(struct h_tenant_reg *t)
+{
+    struct rfq_err err = {{0}, {0}};
+    const char *tier = t->tier[0] ? t->tier : NULL;
+    if (!t->kv_done && H.kv && H.nats_srv && H.nats_srv->pid > 0) {
+        struct rfq_tenant_rec rec;
+        rfq_status st = rfq_tenant_get(H.kv, t->tenant, &rec, &err);
+        if (st == RFQ_ENOTFOUND)
+            rfq_tenant_rec_init(&rec, t->tenant);
+        else
+            H_CHECK(st == RFQ_OK, "read the record of tenant %s: %s", t->tenant, err.message);
+        if (st == RFQ_ENOTFOUND || (tier && strcmp(rec.tier, tier) != 0)) {
+            if (tier)
+                snprintf(rec.tier, sizeof(rec.tier), "%s", tier);
+            st = rfq_tenant_put(H.kv, &rec, &err);
+            H_CHECK(st == RFQ_OK, "register tenant %s: %s", t->tenant, err.message);
+        }
+        t->kv_done = true;
+        t->tier[0] = '\0';
+    }
+    if (!t->acl_done && H.rc && H.redis_srv && H.redis_srv->pid > 0) {
+        rfq_status st = rfq_acl_tenant_create(H.rc, t->tenant, t->pw, &err);
+        H_CHECK(st == RFQ_OK, "create the Redis user of tenant %s: %s", t->tenant, err.message);
+        t->acl_done = true;
+    }
+}
+
+/* The entry of tenant, added when new (NULL when new and add is false). reg_mu held. */
+static struct h_tenant_reg *tenant_entry_locked(const char *tenant, bool add)
+{
+    for (int i = 0; i < H.n_reg; i++)
+        if (strcmp(H.reg[i].tenant, tenant) == 0)
+            return &H.reg[i];
+    if (!add)
+        return NULL;
+    H_CHECK(H.n_reg < H_MAX_TENANTS, "more than %d tenants registered", H_MAX_TENANTS);
+    struct h_tenant_reg *t = &H.reg[H.n_reg++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
+    H_CHECK(rfq_acl_tenant_password(t->pw, (const unsigned char *)H.secret, strlen(H.secret),
+                                    tenant) == RFQ_OK,
+            "derive the Redis password of tenant %s", tenant);
+    return t;
+}
+
+/* Called when a server (re)starts: registrations made while it was down catch up. */
+static void tenants_sync(void)
+{
+    pthread_mutex_lock(&H.reg_mu);
+    for (int i = 0; i < H.n_reg; i++)
+        tenant_sync_locked(&H.reg[i]);
+    pthread_mutex_unlock(&H.reg_mu);
+}
+
+void h_tenant_register(const char *tenant, const char *tier_override)
+{
+    H_CHECK(tenant && rfq_tenant_valid(tenant), "h_tenant_register: invalid tenant id");
+    pthread_mutex_lock(&H.reg_mu);
+    struct h_tenant_reg *t = tenant_entry_locked(tenant, true);
+    /* Explicit: check both again (a scenario may have deleted the record or the user). */
+    t->kv_done = t->acl_done = false;
+    snprintf(t->tier, sizeof(t->tier), "%s", tier_override ? tier_override : "");
+    tenant_sync_locked(t);
+    pthread_mutex_unlock(&H.reg_mu);
+}
+
+void h_tenant_put(const struct rfq_tenant_rec *rec)
+{
+    H_CHECK(H.kv && H.nats_srv && H.nats_srv->pid > 0, "h_tenant_put: nats-server is not running");
+    struct rfq_tenant_rec copy = *rec;
+    struct rfq_err err = {{0}, {0}};
+    rfq_status st = rfq_tenant_put(H.kv, &copy, &err);
+    H_CHECK(st == RFQ_OK, "write the record of tenant %s: %s", rec->tenant, err.message);
+    pthread_mutex_lock(&H.reg_mu);
+    struct h_tenant_reg *t = tenant_entry_locked(rec->tenant, true);
+    t->kv_done = true;
+    tenant_sync_locked(t);
+    pthread_mutex_unlock(&H.reg_mu);
+}
+
+/* Tokens register their tenant once: a scenario's calls work without ceremony, and a
+ * scenario that deletes the record afterwards keeps it deleted. Invalid ids are left alone
+ * (the negative cases). */
+static void tenant_auto_register(const char *tenant)
+{
+    if (!tenant || !rfq_tenant_valid(tenant))
+        return;
+    pthread_mutex_lock(&H.reg_mu);
+    if (!tenant_entry_locked(tenant, false))
+        tenant_sync_locked(tenant_entry_locked(tenant, true));
+    pthread_mutex_unlock(&H.reg_mu);
+}
+
 /* ---- servers --------------------------------------------------------------------------- */
 
 static const char *server_path(const char *env, const char *def)
@@ -545,10 +712,23 @@ void h_nats_start(void)
     snprintf(store, sizeof(store), "%s/nats-store", H.tmpdir);
     mkdir(store, 0700);
     const char *path = server_path("RFQ_IT_NATS_SERVER", RFQ_IT_NATS_SERVER);
-    const char *argv[] = {path, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", store, NULL};
-    H.nats_srv = proc_new("nats-server", path, argv, build_env(NULL, NULL), false);
+    /* The deployment's configuration (users and permissions), passwords in the server's
+     * environment, listener and storage from the command line. */
+    const char *conf = RFQ_IT_SOURCE_DIR "/deploy/nats/rfq-nats.conf";
+    const char *argv[] = {path, "-c",   conf,  "-js", "-a", "127.0.0.1",
+                          "-p", port_s, "-sd", store, NULL};
+    char pw_env[H_ROLES][80];
+    const char *env[H_ROLES + 1];
+    for (int i = 0; i < H_ROLES; i++) {
+        snprintf(pw_env[i], sizeof(pw_env[i]), "%s=%s", role_env[i], H.nats_pw[i]);
+        env[i] = pw_env[i];
+        snprintf(H.nats_role_url[i], sizeof(H.nats_role_url[i]), "nats://%s:%s@127.0.0.1:%d",
+                 role_names[i], H.nats_pw[i], port);
+    }
+    env[H_ROLES] = NULL;
+    H.nats_srv = proc_new("nats-server", path, argv, build_env(NULL, env), false);
     proc_spawn(H.nats_srv);
-    snprintf(H.nats_url, sizeof(H.nats_url), "nats://127.0.0.1:%d", port);
+    snprintf(H.nats_url, sizeof(H.nats_url), "%s", H.nats_role_url[H_ROLE_ADMIN]);
 
     /* Ready when a client connects and JetStream answers an account-info request. */
     int64_t t0 = mono_ns();
@@ -581,7 +761,12 @@ void h_nats_start(void)
                 natsStatus_GetText(s));
         h_sleep_ms(50);
     }
-    h_log("nats-server ready on %s (pid %ld)", H.nats_url, (long)H.nats_srv->pid);
+    /* The tenant registry exists before any requester starts (it watches the bucket). */
+    H_CHECK(rfq_tenant_bucket_open(&H.kv, H.js, true) == RFQ_OK, "create the KV bucket %s",
+            RFQ_TENANTS_BUCKET);
+    h_log("nats-server ready on 127.0.0.1:%d (pid %ld, users of rfq-nats.conf)", port,
+          (long)H.nats_srv->pid);
+    tenants_sync();
 }
 
 void h_nats_stop(void)
@@ -595,6 +780,15 @@ const char *h_nats_url(void)
     return H.nats_url;
 }
 
+const char *h_nats_url_as(const char *role)
+{
+    H_CHECK(H.nats_url[0], "start nats-server first");
+    for (int i = 0; i < H_ROLES; i++)
+        if (strcmp(role, role_names[i]) == 0)
+            return H.nats_role_url[i];
+    h_fail(__FILE__, __LINE__, "no NATS user \"%s\" in rfq-nats.conf", role);
+}
+
 natsConnection *h_nc(void)
 {
     return H.nc;
@@ -605,7 +799,7 @@ jsCtx *h_js(void)
     return H.js;
 }
 
-/* Wait until redis-server answers PING, then keep a connection for inspection. */
+/* Wait until redis-server answers PING, then keep a connection (admin) for inspection. */
 static void redis_wait_ready(void)
 {
     int64_t t0 = mono_ns();
@@ -614,7 +808,11 @@ static void redis_wait_ready(void)
         struct timeval tv = {1, 0};
         redisContext *c = redisConnectWithTimeout("127.0.0.1", H.redis_port, tv);
         if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
+            redisReply *r = redisCommand(c, "AUTH default %s", H.redis_admin_pw);
+            H_CHECK(!r || r->type != REDIS_REPLY_ERROR, "redis AUTH as default: %s", r->str);
+            if (r)
+                freeReplyObject(r);
+            r = redisCommand(c, "PING");
             bool ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
             if (r)
                 freeReplyObject(r);
@@ -632,6 +830,41 @@ static void redis_wait_ready(void)
     }
 }
 
+/* The rules of the service user: the first line of deploy/redis/service.acl that is not a
+ * comment, as the local stack reads it. */
+static void service_acl_rules(char *out, size_t cap)
+{
+    const char *path = RFQ_IT_SOURCE_DIR "/deploy/redis/service.acl";
+    FILE *f = fopen(path, "r");
+    H_CHECK(f != NULL, "open %s: %s", path, strerror(errno));
+    out[0] = '\0';
+    char line[2048];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] && line[0] != '#') {
+            snprintf(out, cap, "%s", line);
+            break;
+        }
+    }
+    fclose(f);
+    H_CHECK(out[0], "%s holds no rule line", path);
+}
+
+/* Redis's aclfile, in the temp dir so ACL SAVE (tenant users) can rewrite it: the default user
+ * is the password-protected admin, rfq-svc the engine's service user. */
+static void write_aclfile(void)
+{
+    char rules[2048], text[2400];
+    service_acl_rules(rules, sizeof(rules));
+    snprintf(H.acl_path, sizeof(H.acl_path), "%s/redis-users.acl", H.tmpdir);
+    int n =
+        snprintf(text, sizeof(text), "user default on >%s ~* &* +@all\nuser rfq-svc on >%s %s\n",
+                 H.redis_admin_pw, H.redis_svc_pw, rules);
+    H_CHECK(n > 0 && (size_t)n < sizeof(text), "aclfile too long");
+    int fd = open(H.acl_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    H_CHECK(fd >= 0 && write(fd, text, (size_t)n) == n && close(fd) == 0, "write %s", H.acl_path);
+}
+
 void h_redis_start(void)
 {
     int port = h_free_port();
@@ -640,16 +873,23 @@ void h_redis_start(void)
     snprintf(dir, sizeof(dir), "%s/redis-data", H.tmpdir);
     mkdir(dir, 0700);
     const char *path = server_path("RFQ_IT_REDIS_SERVER", RFQ_IT_REDIS_SERVER);
-    const char *argv[] = {path,  "--bind",        "127.0.0.1", "--port", port_s, "--appendonly",
-                          "yes", "--appendfsync", "everysec",  "--dir",  dir,    "--save",
-                          "",    "--daemonize",   "no",        NULL};
+    write_aclfile();
+    const char *argv[] = {
+        path,  "--bind",        "127.0.0.1", "--port",    port_s,     "--appendonly",
+        "yes", "--appendfsync", "everysec",  "--dir",     dir,        "--save",
+        "",    "--daemonize",   "no",        "--aclfile", H.acl_path, NULL};
     H.redis_srv = proc_new("redis-server", path, argv, build_env(NULL, NULL), false);
     proc_spawn(H.redis_srv);
     H.redis_port = port;
-    snprintf(H.redis_url, sizeof(H.redis_url), "redis://127.0.0.1:%d", port);
+    snprintf(H.redis_url, sizeof(H.redis_url), "redis://default:%s@127.0.0.1:%d", H.redis_admin_pw,
+             port);
+    snprintf(H.redis_svc_url, sizeof(H.redis_svc_url), "redis://rfq-svc:%s@127.0.0.1:%d",
+             H.redis_svc_pw, port);
 
     redis_wait_ready();
-    h_log("redis-server ready on %s (pid %ld)", H.redis_url, (long)H.redis_srv->pid);
+    h_log("redis-server ready on 127.0.0.1:%d (pid %ld, aclfile %s)", port, (long)H.redis_srv->pid,
+          H.acl_path);
+    tenants_sync();
 }
 
 void h_redis_stop(void)
@@ -665,14 +905,46 @@ void h_redis_stop(void)
 void h_redis_restart(void)
 {
     H_CHECK(H.redis_srv && H.redis_srv->pid <= 0, "redis-server is still running");
-    proc_spawn(H.redis_srv);
+    proc_spawn(H.redis_srv); /* same aclfile: ACL SAVE kept the tenants' users */
     redis_wait_ready();
     h_log("redis-server restarted (pid %ld)", (long)H.redis_srv->pid);
+    tenants_sync();
 }
 
 const char *h_redis_url(void)
 {
     return H.redis_url;
+}
+
+const char *h_redis_admin_url(void)
+{
+    return H.redis_url;
+}
+
+const char *h_redis_service_url(void)
+{
+    return H.redis_svc_url;
+}
+
+const char *h_secret_path(void)
+{
+    return H.secret_path;
+}
+
+const char *const *h_passwords_for_leak_check(void)
+{
+    int n = 0;
+    for (int i = 0; i < H_ROLES; i++)
+        H.leaks[n++] = H.nats_pw[i];
+    H.leaks[n++] = H.redis_admin_pw;
+    H.leaks[n++] = H.redis_svc_pw;
+    H.leaks[n++] = H.secret;
+    pthread_mutex_lock(&H.reg_mu);
+    for (int i = 0; i < H.n_reg; i++)
+        H.leaks[n++] = H.reg[i].pw;
+    pthread_mutex_unlock(&H.reg_mu);
+    H.leaks[n] = NULL;
+    return H.leaks;
 }
 
 redisContext *h_redis(void)
@@ -771,12 +1043,14 @@ static char *mint(const char *alg, const char *key, size_t key_len, const char *
 char *h_token(const char *tenant, const char *tier, int64_t ttl_s)
 {
     ensure_keys();
+    tenant_auto_register(tenant);
     return mint("ES256", H.priv_pem, H.priv_len, tenant, tier, H_ISS, H_AUD, ttl_s);
 }
 
 char *h_token_claims(const char *tenant, const char *issuer, const char *audience)
 {
     ensure_keys();
+    tenant_auto_register(tenant);
     return mint("ES256", H.priv_pem, H.priv_len, tenant, "enterprise", issuer, audience, 3600);
 }
 
@@ -784,6 +1058,7 @@ char *h_token_foreign_key(const char *tenant)
 {
     char *priv, *pub;
     size_t priv_len, pub_len;
+    tenant_auto_register(tenant);
     gen_es256(&priv, &priv_len, &pub, &pub_len);
     char *tok = mint("ES256", priv, priv_len, tenant, "enterprise", H_ISS, H_AUD, 3600);
     free(priv);
@@ -794,23 +1069,27 @@ char *h_token_foreign_key(const char *tenant)
 char *h_token_hs256_pubkey(const char *tenant)
 {
     ensure_keys();
+    tenant_auto_register(tenant);
     return mint("HS256", H.pub_pem, H.pub_len, tenant, "enterprise", H_ISS, H_AUD, 3600);
 }
 
 /* ---- engine processes ------------------------------------------------------------------ */
 
+/* kind is also the process's NATS user (requester, aggregator, responder); Redis is the
+ * service user; only the requester gets the tenant secret (its per-tenant reads). */
 static struct h_proc *engine_start(const char *kind, int *counter, const char *path,
                                    const char *const *extra)
 {
     ensure_keys();
     H_CHECK(H.nats_url[0] && H.redis_url[0], "start nats-server and redis-server first");
-    char name[64], ready[600], e_nats[128], e_redis[128], e_ready[700], e_key[400], e_http[64],
-        e_level[64];
+    char name[64], ready[600], e_nats[H_URL_MAX + 16], e_redis[H_URL_MAX + 16], e_ready[700],
+        e_key[400], e_http[64], e_level[64], e_secret[400];
     snprintf(name, sizeof(name), "%s-%d", kind, ++*counter);
     snprintf(ready, sizeof(ready), "%s/%s.ready", H.tmpdir, name);
     int http_port = h_free_port();
-    snprintf(e_nats, sizeof(e_nats), "RFQ_NATS_URL=%s", H.nats_url);
-    snprintf(e_redis, sizeof(e_redis), "RFQ_REDIS_URL=%s", H.redis_url);
+    snprintf(e_nats, sizeof(e_nats), "RFQ_NATS_URL=%s", h_nats_url_as(kind));
+    snprintf(e_redis, sizeof(e_redis), "RFQ_REDIS_URL=%s", H.redis_svc_url);
+    snprintf(e_secret, sizeof(e_secret), "RFQ_TENANT_SECRET_FILE=%s", H.secret_path);
     snprintf(e_ready, sizeof(e_ready), "RFQ_READY_FILE=%s", ready);
     snprintf(e_key, sizeof(e_key), "RFQ_JWT_KEY=%s", H.pub_path);
     snprintf(e_http, sizeof(e_http), "RFQ_HTTP_ADDR=127.0.0.1:%d", http_port);
@@ -825,6 +1104,7 @@ static struct h_proc *engine_start(const char *kind, int *counter, const char *p
                               "RFQ_JWT_ALG=ES256",
                               "RFQ_JWT_ISS=" H_ISS,
                               "RFQ_JWT_AUD=" H_AUD,
+                              strcmp(kind, "requester") == 0 ? e_secret : NULL,
                               NULL};
     const char *argv[] = {path, NULL};
     struct h_proc *p = proc_new(name, path, argv, build_env(defaults, extra), true);
@@ -888,6 +1168,8 @@ void h_finish(void)
         natsSubscription_Destroy(H.ev_sub);
         H.ev_sub = NULL;
     }
+    kvStore_Destroy(H.kv);
+    H.kv = NULL;
     jsCtx_Destroy(H.js);
     H.js = NULL;
     natsConnection_Destroy(H.nc);

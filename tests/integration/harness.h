@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <nats/nats.h>
 
+#include "rfq_tenant.h"
+
 /* ---- assertions ------------------------------------------------------------------------ */
 
 /* Print the failure with its location, dump every process log, stop everything, exit(1).
@@ -75,28 +77,63 @@ struct h_proc {
     char http_base[64];   /* requester only: http://127.0.0.1:<port> */
 };
 
-/* Start nats-server (JetStream, loopback, free port, store in the temp dir) and wait until it
- * accepts clients with JetStream enabled. Also connects the test's own NATS client. */
+/* Start nats-server with deploy/nats/rfq-nats.conf (its users and permissions; random
+ * passwords per scenario in the server's environment), JetStream, loopback, free port, store
+ * in the temp dir, and wait until it accepts clients with JetStream enabled. Also connects the
+ * test's own NATS client (user admin) and creates the tenant bucket RFQ_TENANTS. */
 void h_nats_start(void);
 /* Stop nats-server (SIGTERM, then SIGKILL after a bound); the test's client stays (and keeps
  * trying to reconnect) until h_finish. */
 void h_nats_stop(void);
+/* URL of the admin user, with its password (what rfqctl and the test's client use). */
 const char *h_nats_url(void);
+/* URL of one user of rfq-nats.conf: "admin", "requester", "aggregator", "responder" or "app"
+ * (the engines get theirs by role). Borrowed, valid until the scenario ends. */
+const char *h_nats_url_as(const char *role);
 natsConnection *h_nc(void);
 jsCtx *h_js(void);
 
-/* Start redis-server (AOF, loopback, free port, dir in the temp dir) and wait for PING. */
+/* Start redis-server (AOF, loopback, free port, dir in the temp dir) with an aclfile in the
+ * temp dir: user default (admin, password-protected) and rfq-svc (rules of
+ * deploy/redis/service.acl, what the engines use); tenants' users are added by ACL SAVE.
+ * Waits for PING as default. */
 void h_redis_start(void);
 /* Stop redis-server (SIGTERM, then SIGKILL after a bound). */
 void h_redis_stop(void);
-/* Start the stopped redis-server again on the same port and data dir (AOF reloads). */
+/* Start the stopped redis-server again on the same port, data dir and aclfile (AOF reloads,
+ * users stay). */
 void h_redis_restart(void);
+/* redis://default:<pw>@127.0.0.1:<port>: the admin user (as RFQ_REDIS_ADMIN_URL). */
 const char *h_redis_url(void);
+const char *h_redis_admin_url(void); /* the same */
+/* redis://rfq-svc:<pw>@127.0.0.1:<port>: the engines' RFQ_REDIS_URL. */
+const char *h_redis_service_url(void);
+/* The test's own connection, authenticated as default (admin). */
 redisContext *h_redis(void);
 
+/* RFQ_TENANT_SECRET_FILE of the requesters (random, 0600): tenants' Redis passwords derive
+ * from it (rfq_acl_tenant_password). */
+const char *h_secret_path(void);
+/* Every password and secret of the scenario (NATS users, Redis default and rfq-svc, the
+ * tenant secret, registered tenants' Redis passwords), NULL-terminated; borrowed, valid until
+ * the next call. No log may contain any of them. */
+const char *const *h_passwords_for_leak_check(void);
+
+/* ---- tenants --------------------------------------------------------------------------- */
+
+/* Register tenant, idempotently: its record in the bucket RFQ_TENANTS (created with default
+ * settings when missing; tier_override, when not NULL, becomes the record's tier) and its Redis
+ * user rfq-t-<tenant> (rfq_acl_tenant_create, password derived from h_secret_path()'s secret).
+ * Each part is made when its server runs (now, or when it starts). */
+void h_tenant_register(const char *tenant, const char *tier_override);
+/* Write a tenant's record (bucket RFQ_TENANTS), e.g. to change its settings, and make sure its
+ * Redis user exists. */
+void h_tenant_put(const struct rfq_tenant_rec *rec);
+
 /* Engine processes. extra_env is a NULL-terminated list of "NAME=value" (may be NULL);
- * the common variables (RFQ_NATS_URL, RFQ_REDIS_URL, RFQ_READY_FILE, RFQ_JWT_KEY,
- * RFQ_HTTP_ADDR, RFQ_LOG_LEVEL) are set by the harness. Each waits for the ready file. */
+ * the common variables (RFQ_NATS_URL as the process's own NATS user, RFQ_REDIS_URL as
+ * rfq-svc, RFQ_READY_FILE, RFQ_JWT_KEY, RFQ_HTTP_ADDR, RFQ_LOG_LEVEL, and for requesters
+ * RFQ_TENANT_SECRET_FILE) are set by the harness. Each waits for the ready file. */
 struct h_proc *h_requester_start(const char *const *extra_env);
 struct h_proc *h_aggregator_start(const char *const *extra_env);
 struct h_proc *h_responder_start(const char *const *extra_env);
@@ -116,7 +153,9 @@ void h_check_all_alive(void);
 /* ---- tokens ---------------------------------------------------------------------------- */
 
 /* ES256 token for tenant/tier signed with the scenario key; ttl_s may be negative (expired).
- * Returned string is new (free()). */
+ * Returned string is new (free()). Every h_token* registers a valid tenant id the first time
+ * it sees it (record and Redis user, as h_tenant_register), so plain scenarios need no
+ * ceremony; a scenario may delete the record afterwards to test refusals. */
 char *h_token(const char *tenant, const char *tier, int64_t ttl_s);
 /* Token with explicit issuer and audience (for the negative cases). New string. */
 char *h_token_claims(const char *tenant, const char *issuer, const char *audience);

@@ -181,6 +181,16 @@ static void test_add_args(void **state)
     assert_string_equal(a.arrival_ms, "1700000000123");
     assert_string_equal(a.now_ms, "1700000000999");
     assert_string_equal(a.currency, "EUR");
+    assert_string_equal(a.key_open, "rfq:acme:open");
+    /* usage is metered in the UTC month of the arrival (1700000000123 = 2023-11-14) */
+    assert_string_equal(a.key_usage, "rfq:acme:usage:2023-11");
+    struct agg_add_args u;
+    assert_int_equal(agg_add_args_build(&u, "acme", "r1", &q, 1701388800000LL, 7, 1LL), RFQ_OK);
+    assert_string_equal(u.key_usage, "rfq:acme:usage:2023-12"); /* 2023-12-01T00:00:00Z */
+    /* an arrival time out of range falls back to now's month */
+    assert_int_equal(agg_add_args_build(&u, "acme", "r1", &q, -5, 7, 1700000000999LL), RFQ_OK);
+    assert_string_equal(u.key_usage, "rfq:acme:usage:2023-11");
+    assert_int_equal(agg_add_args_build(&u, "acme", "r1", &q, -5, 7, -5), RFQ_EINVAL);
 
     /* Ranking order is lexicographic: cheaper first, then faster, then earlier. */
     struct agg_add_args b, c;

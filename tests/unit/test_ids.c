@@ -185,6 +185,58 @@ static void test_keys(void **state)
     assert_int_equal(rfq_key_rfq(buf, sizeof(buf), "acme", rep('i', 65)), RFQ_EINVAL);
 }
 
+/* The tenant-wide quota, open-set and usage keys, and the months that name usage keys. */
+static void test_tenant_keys(void **state)
+{
+    check_build2(rfq_key_usage, "acme", "2024-03", "rfq:acme:usage:2024-03");
+    char buf[RFQ_KEY_MAX];
+    assert_int_equal(rfq_key_quota(buf, sizeof(buf), "acme"), RFQ_OK);
+    assert_string_equal(buf, "rfq:acme:quota");
+    assert_int_equal(rfq_key_open(buf, sizeof(buf), "acme"), RFQ_OK);
+    assert_string_equal(buf, "rfq:acme:open");
+    assert_int_equal(rfq_key_quota(buf, 14, "acme"), RFQ_ETOOBIG);
+    assert_int_equal(rfq_key_open(buf, 13, "acme"), RFQ_ETOOBIG);
+    assert_int_equal(rfq_key_quota(buf, sizeof(buf), "Acme"), RFQ_EINVAL);
+    assert_int_equal(rfq_key_open(buf, sizeof(buf), NULL), RFQ_EINVAL);
+    assert_int_equal(rfq_key_open(buf, sizeof(buf), "_sys"), RFQ_EINVAL);
+    /* the longest tenant fits */
+    assert_int_equal(rfq_key_usage(buf, sizeof(buf), rep('t', 63), "2024-12"), RFQ_OK);
+    assert_int_equal(strlen(buf), 4 + 63 + 1 + 6 + 7);
+
+    /* a month that is not YYYY-MM (01..12) never becomes part of a key */
+    static const char *const bad_months[] = {"",        "2024-3",   "2024-13",    "2024-00",
+                                             "24-03",   "2024/03",  "2024-03-01", "2024-0a",
+                                             "abcd-01", "2024-03 ", "*",          "2024-1*"};
+    for (size_t i = 0; i < sizeof(bad_months) / sizeof(bad_months[0]); i++) {
+        assert_false(rfq_month_valid(bad_months[i]));
+        assert_int_equal(rfq_key_usage(buf, sizeof(buf), "acme", bad_months[i]), RFQ_EINVAL);
+    }
+    assert_false(rfq_month_valid(NULL));
+    assert_int_equal(rfq_key_usage(buf, sizeof(buf), "acme", NULL), RFQ_EINVAL);
+    assert_int_equal(rfq_key_usage(buf, sizeof(buf), "a:b", "2024-03"), RFQ_EINVAL);
+    assert_true(rfq_month_valid("1999-01"));
+    assert_true(rfq_month_valid("0000-12"));
+
+    char m[RFQ_MONTH_LEN + 1];
+    assert_int_equal(rfq_month_utc(0, m), RFQ_OK);
+    assert_string_equal(m, "1970-01");
+    assert_int_equal(rfq_month_utc(1709251199999LL, m), RFQ_OK); /* 2024-02-29T23:59:59.999Z */
+    assert_string_equal(m, "2024-02");
+    assert_int_equal(rfq_month_utc(1709251200000LL, m), RFQ_OK); /* 2024-03-01T00:00:00Z */
+    assert_string_equal(m, "2024-03");
+    assert_int_equal(rfq_month_utc(1735689599999LL, m), RFQ_OK); /* 2024-12-31T23:59:59.999Z */
+    assert_string_equal(m, "2024-12");
+    assert_int_equal(rfq_month_utc(253402300799999LL, m), RFQ_OK); /* the last ms of 9999 */
+    assert_string_equal(m, "9999-12");
+    assert_true(rfq_month_valid(m));
+    assert_int_equal(rfq_month_utc(253402300800000LL, m), RFQ_EINVAL);
+    assert_string_equal(m, "");
+    assert_int_equal(rfq_month_utc(-1, m), RFQ_EINVAL);
+    assert_int_equal(rfq_month_utc(INT64_MAX, m), RFQ_EINVAL);
+    assert_int_equal(rfq_month_utc(rfq_now_ms(), m), RFQ_OK);
+    assert_true(rfq_month_valid(m));
+}
+
 static void test_subjects(void **state)
 {
     check_build2(rfq_subject_request, "eu-west", "acme", "rfq.v1.req.eu-west.acme");
@@ -402,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_ident_valid),
         cmocka_unit_test(test_id_new_and_clocks),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_tenant_keys),
         cmocka_unit_test(test_subjects),
         cmocka_unit_test(test_deadline_member_parse),
         cmocka_unit_test(test_quote_subject_parse),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "req_auth.h"
@@ -152,17 +153,37 @@ static void test_verify_ok(void **state)
     free(tok);
 }
 
-static void expect_401(struct keys *k, const char *hdr)
+#define CHALLENGE_INVALID "Bearer realm=\"rfq\", error=\"invalid_token\", error_description=\""
+
+/* A 401 whose challenge is exactly `Bearer realm="rfq"` (no token presented), or the
+ * invalid_token form with a one-line description free of quotes (token presented). */
+static void expect_401_auth(req_auth *a, const char *hdr, int presented)
 {
     struct rfq_identity who;
     struct req_reply r;
     req_reply_init(&r);
-    assert_int_equal(req_auth_verify(k->auth, hdr, &who, &r), RFQ_EAUTH);
+    assert_int_equal(req_auth_verify(a, hdr, &who, &r), RFQ_EAUTH);
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.body, "\"unauthorized\""));
-    assert_non_null(req_reply_header_get(&r, "WWW-Authenticate"));
+    const char *www = req_reply_header_get(&r, "WWW-Authenticate");
+    assert_non_null(www);
     assert_int_equal(r.n_headers, 1);
+    if (!presented) {
+        assert_string_equal(www, "Bearer realm=\"rfq\"");
+    } else {
+        size_t n = strlen(CHALLENGE_INVALID), len = strlen(www);
+        assert_memory_equal(www, CHALLENGE_INVALID, n);
+        assert_true(len > n + 1 && www[len - 1] == '"');
+        for (size_t i = n; i < len - 1; i++)
+            assert_true(www[i] >= 0x20 && www[i] < 0x7f && www[i] != '"' && www[i] != '\\');
+    }
     req_reply_clear(&r);
+}
+
+static void expect_401(struct keys *k, const char *hdr)
+{
+    int presented = hdr && strncasecmp(hdr, "Bearer", 6) == 0;
+    expect_401_auth(k->auth, hdr, presented);
 }
 
 static void test_verify_rejects(void **state)
@@ -171,6 +192,8 @@ static void test_verify_rejects(void **state)
     expect_401(k, NULL);
     expect_401(k, "");
     expect_401(k, "Basic abc");
+    expect_401(k, "Bearer");
+    expect_401(k, "Bearer a b");
     expect_401(k, "Bearer not.a.jwt");
     expect_401(k, "Bearer eyJhbGciOiJub25lIn0.eyJ0ZW5hbnRfaWQiOiJhY21lIn0.");
     char *tok = mint(k, "acme", -60); /* expired */
@@ -215,6 +238,83 @@ static void test_cache(void **state)
     free(c);
 }
 
+/* ---- key-set reloads ---------------------------------------------------------------------- */
+
+static void write_text(const char *path, const char *text)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0); /* atomic, as an operator should do it */
+}
+
+/* A removed key stops working on the very next request after a reload, although its token
+ * was cached; the watch thread notices a rewritten key-set file by itself. */
+static void test_reload_clears_cache(void **state)
+{
+    struct keys *k = *state;
+    char set[64], text[256], hdr[RFQ_JWT_MAX + 16];
+    snprintf(set, sizeof(set), "/tmp/test_req_auth_%d.json", (int)getpid());
+    snprintf(text, sizeof(text),
+             "{\"keys\":[{\"kid\":\"k1\",\"alg\":\"ES256\",\"key_file\":\"%s\"}]}", k->pub_path);
+    write_text(set, text);
+    struct rfq_jwt_cfg cfg = {
+        .keys_file = set, .issuer = "rfq-dev", .audience = "rfq-engine", .leeway_s = 0};
+    rfq_jwt_verifier *v = NULL;
+    req_auth *a = NULL;
+    assert_int_equal(rfq_jwt_verifier_create(&v, &cfg, NULL), RFQ_OK);
+    assert_int_equal(req_auth_create(&a, v, 0), RFQ_OK);
+    struct rfq_jwt_claims c = {.issuer = "rfq-dev",
+                               .audience = "rfq-engine",
+                               .tenant = "acme",
+                               .iat = rfq_now_ms() / 1000 - 10,
+                               .ttl_s = 600,
+                               .kid = "k1"};
+    char *tok = NULL;
+    assert_int_equal(
+        rfq_jwt_mint(&tok, "ES256", (const unsigned char *)k->priv_pem, k->priv_len, &c), RFQ_OK);
+    snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+    struct rfq_identity who;
+    struct req_reply r;
+    req_reply_init(&r);
+    for (int i = 0; i < 2; i++) /* the second answer comes from the cache */
+        assert_int_equal(req_auth_verify(a, hdr, &who, &r), RFQ_OK);
+
+    /* the same key under another kid: k1 is gone */
+    snprintf(text, sizeof(text),
+             "{\"keys\":[{\"kid\":\"k2\",\"alg\":\"ES256\",\"key_file\":\"%s\"}]}", k->pub_path);
+    write_text(set, text);
+    assert_int_equal(req_auth_reload(a, "test"), RFQ_OK);
+    expect_401_auth(a, hdr, 1);
+
+    /* a broken file: the reload fails and k2 keeps its place */
+    write_text(set, "{\"keys\":");
+    assert_int_equal(req_auth_reload(a, "test"), RFQ_EINVAL);
+    expect_401_auth(a, hdr, 1);
+
+    /* the watch thread restores k1 from the file alone */
+    assert_int_equal(req_auth_watch_start(a, 50), RFQ_OK);
+    snprintf(text, sizeof(text),
+             "{\"keys\":[{\"kid\":\"k1\",\"alg\":\"ES256\",\"key_file\":\"%s\"}]}", k->pub_path);
+    write_text(set, text);
+    int ok = 0;
+    for (int i = 0; i < 100 && !ok; i++) {
+        req_reply_clear(&r);
+        ok = req_auth_verify(a, hdr, &who, &r) == RFQ_OK;
+        if (!ok)
+            usleep(20 * 1000);
+    }
+    assert_true(ok);
+    req_reply_clear(&r);
+    req_auth_destroy(a); /* stops the watch thread */
+    rfq_jwt_verifier_destroy(v);
+    unlink(set);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_ok, setup_keys, teardown_keys),
         cmocka_unit_test_setup_teardown(test_verify_rejects, setup_keys, teardown_keys),
         cmocka_unit_test_setup_teardown(test_cache, setup_keys, teardown_keys),
+        cmocka_unit_test_setup_teardown(test_reload_clears_cache, setup_keys, teardown_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
 # deploy/local/stack (nats-server, redis-server, aggregator, requester, responder fleet) in a
 # temporary run directory on free loopback ports, then checks option handling, token minting
 # with the stack's dev key, every subcommand, real HTTP errors (400, 401, 404) and the exit
-# codes. The stack is always taken down again, and no process it started may survive.
+# codes, and tenant administration (rfqctl tenant: registration, suspension, live defaults).
+# The stack is always taken down again, and no process it started may survive.
 #
 # Usage: ctl_e2e.sh RFQCTL BUILD_DIR REQUESTER RESPONDER AGGREGATOR [PYTHON]
 #   BUILD_DIR is handed to the stack as RFQ_BUILD_DIR; REQUESTER, RESPONDER and AGGREGATOR are
@@ -253,7 +254,7 @@ done
 }
 
 # ---- help and usage errors (exit 2), no server needed ----
-for cmd in "" token submit status quotes watch list; do
+for cmd in "" token submit status quotes watch list tenant; do
     # shellcheck disable=SC2086
     run $cmd --help
     expect_rc 0 "$cmd --help"
@@ -299,6 +300,19 @@ usage_cases=(
     "list extra"
     "--api ftp://x status x"
     "status x --api file:///etc/passwd"
+    "tenant"
+    "tenant bogus acme"
+    "tenant create"
+    "tenant create Acme"
+    "tenant create acme extra"
+    "tenant create acme --tier gold"
+    "tenant create acme --rate -1"
+    "tenant create acme --default-max-quotes 101"
+    "tenant create acme --clear tier"
+    "tenant set acme --clear bogus"
+    "tenant suspend acme --tier basic"
+    "tenant get acme --rate 5"
+    "tenant list acme"
 )
 for args in "${usage_cases[@]}"; do
     # shellcheck disable=SC2086
@@ -372,6 +386,124 @@ run token --tenant acme --tier basic --key "$DEV_KEY" --aud api2
 WRONG_AUD=$(cat "$WORK/out")
 run token --tenant acme --tier basic --key "$DEV_KEY" --iss other
 WRONG_ISS=$(cat "$WORK/out")
+
+# ---- tenants: the administrator registers them over NATS and Redis (rfqctl tenant) ----
+# The admin URLs and the tenant secret come from stack.env when the stack names them; without
+# a Redis admin URL the stack's Redis has no password and its default user is the admin.
+# shellcheck disable=SC1091
+ADMIN_NATS=$(. "$RUN/stack.env" && printf '%s' "${RFQ_NATS_ADMIN_URL:-$RFQ_NATS_URL}")
+# shellcheck disable=SC1091
+ADMIN_REDIS=$(. "$RUN/stack.env" && printf '%s' "${RFQ_REDIS_ADMIN_URL:-$RFQ_REDIS_URL}")
+# shellcheck disable=SC1091
+SECRET_FILE=$(. "$RUN/stack.env" && printf '%s' "${RFQ_TENANT_SECRET_FILE:-}")
+if [ -z "$SECRET_FILE" ]; then
+    SECRET_FILE=$WORK/tenant.secret
+    head -c 48 /dev/urandom | base64 -w0 >"$SECRET_FILE"
+fi
+tenant() {
+    RFQ_NATS_URL=$ADMIN_NATS RFQ_REDIS_ADMIN_URL=$ADMIN_REDIS RFQ_TENANT_SECRET_FILE=$SECRET_FILE \
+        run tenant "$@"
+}
+# No secret or password on any output of the admin tool.
+expect_no_secret() {
+    checks=$((checks + 1))
+    ! grep -qF -- "$(cat "$SECRET_FILE")" "$WORK/out" "$WORK/err" || fail "$1: the secret printed"
+    local pw=${ADMIN_REDIS#*://}
+    pw=${pw%@*}
+    pw=${pw#*:}
+    [ "$pw" = "${ADMIN_REDIS#*://}" ] || [ -z "$pw" ] ||
+        ! grep -qF -- "$pw" "$WORK/out" "$WORK/err" || fail "$1: the Redis password printed"
+}
+# until_rc RC CMD...: repeat `run CMD` (every 20 ms, up to 1 s) until it exits with RC
+until_rc() {
+    local want=$1 i
+    shift
+    for ((i = 0; i < 50; i++)); do
+        run "$@"
+        [ "$(cat "$WORK/rc")" = "$want" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+run token --tenant initech --tier enterprise --key "$DEV_KEY"
+INITECH=$(cat "$WORK/out")
+tenant delete initech
+expect_rc 0 "tenant delete (none yet)"
+run list --token "$INITECH"
+expect_http_error "unregistered tenant" "GET /v1/rfqs: HTTP 403 forbidden" forbidden
+expect_err "unregistered tenant" "tenant is not registered"
+tenant create initech --tier enterprise --default-max-quotes 2 --default-timeout-ms 1500
+expect_rc 0 "tenant create"
+expect_out "tenant create" "tenant initech created (tier enterprise)"
+expect_out "tenant create" "redis user rfq-t-initech set up"
+expect_no_secret "tenant create"
+tenant create initech --tier enterprise
+expect_rc 0 "tenant create again (idempotent)"
+expect_out "tenant create again (idempotent)" "exists already"
+tenant create initech --tier basic
+expect_rc 1 "tenant create with other settings"
+expect_err "tenant create with other settings" "rfqctl tenant set initech"
+tenant get initech --json
+expect_rc 0 "tenant get --json"
+save tenant_json
+py "tenant get --json: the stored record" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["tenant_id"] == "initech" and r["status"] == "active", r
+assert r["tier"] == "enterprise" and r["default_max_quotes"] == 2, r
+assert r["default_timeout_ms"] == 1500 and r["created_ms"] <= r["updated_ms"], r
+' "$WORK/tenant_json"
+tenant get initech
+expect_rc 0 "tenant get"
+expect_row "tenant get" "status active"
+expect_row "tenant get" "burst 0 (unlimited) (enterprise default)"
+# Registered at once, with its own defaults for what the body leaves out.
+run submit --region eu-west --pickup 1,1 --dropoff 2,2 --token "$INITECH"
+expect_rc 0 "submit of a registered tenant"
+save initech_submit
+py "submit: the tenant's defaults" '
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["max_quotes"] == 2 and a["deadline_ms"] - a["created_ms"] == 1500, a
+' "$WORK/initech_submit"
+INITECH_RFQ=$(jget initech_submit rfq_id)
+tenant set initech --clear default-max-quotes,default-timeout-ms --max-open 50
+expect_rc 0 "tenant set"
+expect_out "tenant set" "tenant initech updated"
+tenant suspend initech
+expect_rc 0 "tenant suspend"
+checks=$((checks + 1))
+until_rc 1 status "$INITECH_RFQ" --token "$INITECH" || fail "suspension not applied within 1 s"
+expect_http_error "suspended tenant" "HTTP 403 forbidden" forbidden
+expect_err "suspended tenant" "tenant is suspended"
+tenant list
+expect_rc 0 "tenant list"
+expect_row "tenant list" "TENANT STATUS TIER UPDATED (UTC)"
+checks=$((checks + 1))
+grep -qE '^initech +suspended +enterprise ' "$WORK/out" || fail "tenant list: no suspended initech"
+tenant resume initech
+expect_rc 0 "tenant resume"
+checks=$((checks + 1))
+until_rc 0 status "$INITECH_RFQ" --token "$INITECH" || fail "resume not applied within 1 s"
+tenant delete initech
+expect_rc 0 "tenant delete"
+expect_out "tenant delete" "tenant initech deleted"
+expect_out "tenant delete" "redis user rfq-t-initech removed"
+checks=$((checks + 1))
+until_rc 1 list --token "$INITECH" || fail "delete not applied within 1 s"
+expect_err "deleted tenant" "tenant is not registered"
+tenant get initech
+expect_rc 1 "tenant get a deleted tenant"
+expect_err "tenant get a deleted tenant" "tenant initech is not registered"
+RFQ_NATS_URL="nats://127.0.0.1:$(free_port 1)" run tenant list
+expect_rc 3 "tenant list without NATS"
+
+# The tenants the rest of this test uses (idempotent when the stack registered them).
+for t in acme globex; do
+    tenant create "$t"
+    expect_rc 0 "tenant create $t"
+done
 
 # ---- unreachable API (exit 3) ----
 run --api "http://127.0.0.1:$(free_port 1)" status x --token "$ACME"
