@@ -27,7 +27,7 @@ static bool nap(int ms, volatile int *stop)
 }
 
 /* NATS may not be up yet: try to connect every 100 ms for up to wait_ms, or until a stop
- * request. */
+ * request. Refused credentials (RFQ_EAUTH) end it at once: retrying cannot help. */
 static rfq_status nats_wait(natsConnection **nc, const char *url, int wait_ms, volatile int *stop)
 {
     int64_t until = rfq_mono_ns() + (int64_t)wait_ms * 1000000;
@@ -35,7 +35,7 @@ static rfq_status nats_wait(natsConnection **nc, const char *url, int wait_ms, v
         /* send_asap: pull requests, acks and events are written at once instead of after the
          * flusher's 1 ms wait (a quote hop drops from ~1 ms to ~0.1 ms). */
         rfq_status st = rfq_nats_connect(nc, url, "rfq-aggregator", true, 0);
-        if (st == RFQ_OK || rfq_mono_ns() >= until || !nap(100, stop))
+        if (st == RFQ_OK || st == RFQ_EAUTH || rfq_mono_ns() >= until || !nap(100, stop))
             return st;
     }
 }
@@ -66,8 +66,8 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
     if (st != RFQ_OK) {
         char shown[512];
         if (!*stop)
-            RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to nats %s",
-                    rfq_url_redact(cfg->common.nats_url, shown, sizeof(shown)));
+            RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot connect to nats %s (%s)",
+                    rfq_url_redact(cfg->common.nats_url, shown, sizeof(shown)), rfq_status_str(st));
         goto out;
     }
     /* From here on a stop request never waits long on NATS, whatever its state. */

@@ -358,7 +358,7 @@ rfq_status rfq_jwt_verify(rfq_jwt_verifier *v, const char *token, size_t len, in
     if (!key)
         goto out;
     /* The algorithm is the key's; the token's alg must merely agree (RFC 8725 3.1). */
-    if (strcmp(alg, rfq_jws_alg_name(rfq_key_alg(key))) != 0) {
+    if (!alg || strcmp(alg, rfq_jws_alg_name(rfq_key_alg(key))) != 0) {
         rfq_err_set(err, RFQ_EAUTH, "alg", "algorithm not accepted for this key");
         goto out;
     }

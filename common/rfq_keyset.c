@@ -96,6 +96,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 static uint64_t stat_mix(uint64_t h, const char *path)
 {
     struct stat st;
+    memset(&st, 0, sizeof(st));
     h = fnv1a(h, path, strlen(path) + 1);
     if (stat(path, &st) != 0) {
         int64_t missing = -1;

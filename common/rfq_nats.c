@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rfq_cfg.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 
@@ -40,16 +41,59 @@ static void on_reconnected(natsConnection *nc, void *closure)
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
     (void)closure;
-    RFQ_LOG(&nats_log_ctx, RFQ_WARN, "nats async error: %s", natsStatus_GetText(err));
+    /* The server's -ERR text names the subject ('Permissions Violation for Subscription to
+     * "_INBOX.>"'); nats.c makes it the connection's last error just before this call. Only
+     * used when it is this error's, so a stale text is never shown. Server texts carry no
+     * credentials. */
+    const char *text = NULL;
+    if (natsConnection_GetLastError(nc, &text) != err || !text)
+        text = "";
+    const char *subject = sub ? natsSubscription_GetSubject(sub) : NULL;
+    RFQ_LOG(&nats_log_ctx, RFQ_WARN, "nats async error: %s%s%.200s%s%.200s%s",
+            natsStatus_GetText(err), text[0] ? ": " : "", text, subject ? " (subscription " : "",
+            subject ? subject : "", subject ? ")" : "");
+}
+
+bool rfq_nats_inbox_prefix_valid(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    if (n == 0 || n > RFQ_NATS_INBOX_PREFIX_MAX || p[0] == '.' || p[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= ' ' || c >= 0x7f || c == '*' || c == '>' || (c == '.' && p[i + 1] == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* nats.c's last error reads "(conn.c:1905): Authorization Violation": keep the server's part. */
+static const char *last_error_text(void)
+{
+    const char *t = nats_GetLastError(NULL);
+    if (!t || !*t)
+        return "refused";
+    const char *sep = t[0] == '(' ? strstr(t, "): ") : NULL;
+    return sep ? sep + 3 : t;
 }
 
 rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name, bool send_asap,
                             int wait_ms)
 {
+    return rfq_nats_connect_inbox(out, url, name, send_asap, wait_ms, NULL);
+}
+
+rfq_status rfq_nats_connect_inbox(natsConnection **out, const char *url, const char *name,
+                                  bool send_asap, int wait_ms, const char *inbox_prefix)
+{
+    if (inbox_prefix && *inbox_prefix && !rfq_nats_inbox_prefix_valid(inbox_prefix))
+        return RFQ_EINVAL;
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
         s = natsOptions_SetURL(opts, url);
+    if (s == NATS_OK && inbox_prefix && *inbox_prefix)
+        s = natsOptions_SetCustomInboxPrefix(opts, inbox_prefix);
     if (s == NATS_OK)
         s = natsOptions_SetName(opts, name);
     if (s == NATS_OK)
@@ -75,11 +119,20 @@ rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *n
     int64_t until = rfq_mono_ns() + (int64_t)wait_ms * 1000000;
     for (;;) {
         s = natsConnection_Connect(out, opts);
-        if (s == NATS_OK || rfq_mono_ns() >= until)
+        /* Refused credentials stay refused: waiting would only delay the error. */
+        if (s == NATS_OK || s == NATS_CONNECTION_AUTH_FAILED || rfq_mono_ns() >= until)
             break;
         usleep(100 * 1000);
     }
     natsOptions_Destroy(opts);
+    if (s == NATS_CONNECTION_AUTH_FAILED) {
+        char shown[512]; /* the URL may carry a password */
+        RFQ_LOG(&nats_log_ctx, RFQ_ERROR,
+                "NATS at %s refused the credentials (%s): check the user and password in the "
+                "URL",
+                rfq_url_redact(url, shown, sizeof(shown)), last_error_text());
+        return RFQ_EAUTH;
+    }
     return rfq_nats_status(s);
 }
 

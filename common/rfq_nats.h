@@ -12,11 +12,30 @@
 /* Map a natsStatus to our vocabulary (NATS_TIMEOUT -> RFQ_ETIMEOUT, others -> RFQ_ENATS). */
 rfq_status rfq_nats_status(natsStatus s);
 
+/* Inbox prefixes of the outside users of deploy/nats/rfq-nats.conf: each may subscribe only to
+ * its own (<prefix>.>), so no responder reads the answers sent to apps and no app reads the
+ * responders' PubAcks. The services keep nats.c's default, _INBOX. */
+#define RFQ_NATS_INBOX_RESPONDER "_INBOX_responder"
+#define RFQ_NATS_INBOX_APP "_INBOX_app"
+#define RFQ_NATS_INBOX_PREFIX_MAX 64
+
+/* True when p can be an inbox prefix: 1..RFQ_NATS_INBOX_PREFIX_MAX characters, tokens separated
+ * by single dots, printable ASCII without spaces or wildcards (* >). */
+bool rfq_nats_inbox_prefix_valid(const char *p);
+
 /* Connect with reconnect-forever, 250 ms reconnect wait and a 8 MiB reconnect buffer.
  * send_asap writes each publish at once instead of through the 1 ms flusher (lower latency,
- * one write() per message). Retries the first connect for up to wait_ms. *out is new. */
+ * one write() per message). Retries the first connect for up to wait_ms, except when the
+ * server refuses the credentials (Authorization Violation): that fails at once with
+ * RFQ_EAUTH and an error log line naming the URL without its password. Replies (requests,
+ * JetStream API answers, PubAcks) come back on _INBOX.<...>. *out is new. */
 rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *name, bool send_asap,
                             int wait_ms);
+
+/* rfq_nats_connect with replies on <inbox_prefix>.<...> instead (NULL or "": _INBOX), for
+ * users that may subscribe only to their own prefix. RFQ_EINVAL for an invalid prefix. */
+rfq_status rfq_nats_connect_inbox(natsConnection **out, const char *url, const char *name,
+                                  bool send_asap, int wait_ms, const char *inbox_prefix);
 
 /* Header value (borrowed from msg) or NULL when absent. */
 const char *rfq_nats_header(natsMsg *msg, const char *key);

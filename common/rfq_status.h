@@ -7,7 +7,7 @@ typedef enum {
     RFQ_EINVAL,    /* input failed validation (client or responder fault) */
     RFQ_ENOMEM,    /* allocation failed */
     RFQ_ETIMEOUT,  /* a dependency did not answer in time */
-    RFQ_EAUTH,     /* token missing, malformed or not valid */
+    RFQ_EAUTH,     /* token missing, malformed or not valid; or a server refused our login */
     RFQ_EPROTO,    /* peer spoke the protocol wrongly */
     RFQ_ENATS,     /* NATS call failed */
     RFQ_EREDIS,    /* Redis call failed */

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "rfq_nats.h"
@@ -79,8 +80,12 @@ rfq_status rfq_tenant_get(kvStore *kv, const char *tenant, struct rfq_tenant_rec
     return get_rev(kv, tenant, out, NULL, err);
 }
 
-rfq_status rfq_tenant_put(kvStore *kv, struct rfq_tenant_rec *rec, struct rfq_err *err)
+/* Stamp and encode rec for writing (*json is new). What is written must read back: the
+ * same checks the watchers apply. */
+static rfq_status encode_for_put(struct rfq_tenant_rec *rec, char **json, size_t *len,
+                                 struct rfq_err *err)
 {
+    *json = NULL;
     if (!rfq_tenant_valid(rec->tenant))
         return rfq_err_set(err, RFQ_EINVAL, "tenant", "invalid tenant id");
     if (rec->tier[0] && !rfq_tier_valid(rec->tier))
@@ -88,14 +93,23 @@ rfq_status rfq_tenant_put(kvStore *kv, struct rfq_tenant_rec *rec, struct rfq_er
     rec->updated_ms = rfq_now_ms();
     if (!rec->created_ms)
         rec->created_ms = rec->updated_ms;
-    char *json = NULL;
-    size_t len = 0;
-    rfq_status st = rfq_tenant_rec_encode(rec, &json, &len);
+    rfq_status st = rfq_tenant_rec_encode(rec, json, len);
     if (st != RFQ_OK)
         return rfq_err_set(err, st, "", "cannot encode the tenant record");
-    /* What is written must read back: the same checks the watchers apply. */
     struct rfq_tenant_rec check;
-    st = rfq_tenant_rec_decode(&check, json, len, err);
+    st = rfq_tenant_rec_decode(&check, *json, *len, err);
+    if (st != RFQ_OK) {
+        free(*json);
+        *json = NULL;
+    }
+    return st;
+}
+
+rfq_status rfq_tenant_put(kvStore *kv, struct rfq_tenant_rec *rec, struct rfq_err *err)
+{
+    char *json = NULL;
+    size_t len = 0;
+    rfq_status st = encode_for_put(rec, &json, &len, err);
     if (st == RFQ_OK) {
         natsStatus s = kvStore_Put(NULL, kv, rec->tenant, json, (int)len);
         if (s != NATS_OK)
@@ -104,6 +118,95 @@ rfq_status rfq_tenant_put(kvStore *kv, struct rfq_tenant_rec *rec, struct rfq_er
     }
     free(json);
     return st;
+}
+
+/* ---- revision-checked changes ------------------------------------------------------------ */
+
+rfq_status rfq_tenant_get_rev(kvStore *kv, const char *tenant, struct rfq_tenant_rec *out,
+                              uint64_t *rev, struct rfq_err *err)
+{
+    *rev = 0;
+    return get_rev(kv, tenant, out, rev, err);
+}
+
+/* The server refuses a write whose expected last revision is stale with JetStream error 10071
+ * ("wrong last sequence: N"); kvStore_Update does not hand the code back, only this text. */
+static bool is_wrong_last_seq(natsStatus s)
+{
+    if (s != NATS_ERR)
+        return false;
+    const char *text = nats_GetLastError(NULL);
+    return text && strstr(text, "wrong last sequence") != NULL;
+}
+
+rfq_status rfq_tenant_put_rev(kvStore *kv, struct rfq_tenant_rec *rec, uint64_t rev,
+                              uint64_t *new_rev, bool *conflict, struct rfq_err *err)
+{
+    if (conflict)
+        *conflict = false;
+    if (new_rev)
+        *new_rev = 0;
+    char *json = NULL;
+    size_t len = 0;
+    rfq_status st = encode_for_put(rec, &json, &len, err);
+    if (st != RFQ_OK)
+        return st;
+    uint64_t written = 0;
+    /* Create also takes the place of a delete marker (rev 0 = "no live record"). */
+    natsStatus s = rev == 0 ? kvStore_Create(&written, kv, rec->tenant, json, (int)len)
+                            : kvStore_Update(&written, kv, rec->tenant, json, (int)len, rev);
+    free(json);
+    if (s == NATS_OK) {
+        if (new_rev)
+            *new_rev = written;
+        return RFQ_OK;
+    }
+    if (is_wrong_last_seq(s)) {
+        if (conflict)
+            *conflict = true;
+        return rfq_err_set(err, RFQ_ENATS, "revision",
+                           rev ? "tenant %s changed since it was read (revision %llu)"
+                               : "tenant %s was registered meanwhile",
+                           rec->tenant, (unsigned long long)rev);
+    }
+    return rfq_err_set(err, rfq_nats_status(s), "", "cannot write %s: %s", RFQ_TENANTS_BUCKET,
+                       natsStatus_GetText(s));
+}
+
+rfq_status rfq_tenant_update(kvStore *kv, const char *tenant, rfq_tenant_change_fn change,
+                             void *arg, struct rfq_tenant_update_res *res, struct rfq_err *err)
+{
+    memset(res, 0, sizeof(*res));
+    for (int attempt = 1;; attempt++) {
+        rfq_status st = rfq_tenant_get_rev(kv, tenant, &res->rec, &res->rev, err);
+        if (st != RFQ_OK)
+            return st;
+        if (!change(&res->rec, arg))
+            return RFQ_OK;
+        bool conflict = false;
+        uint64_t rev = 0;
+        st = rfq_tenant_put_rev(kv, &res->rec, res->rev, &rev, &conflict, err);
+        if (st == RFQ_OK) {
+            res->rev = rev;
+            res->written = true;
+            return RFQ_OK;
+        }
+        if (!conflict)
+            return st;
+        res->conflicts++;
+        if (attempt >= RFQ_TENANT_UPDATE_ATTEMPTS) {
+            res->gave_up = true;
+            return rfq_err_set(err, RFQ_ENATS, "revision",
+                               "tenant %s kept changing while being updated (%d attempts); "
+                               "nothing was written, try again",
+                               tenant, attempt);
+        }
+        /* A short random pause: two writers retrying in step would collide again. */
+        unsigned jitter = 0;
+        if (getrandom(&jitter, sizeof(jitter), GRND_NONBLOCK) != (ssize_t)sizeof(jitter))
+            jitter = (unsigned)rfq_mono_ns() ^ (unsigned)getpid();
+        usleep((useconds_t)((5000 + jitter % 20000) * (unsigned)attempt));
+    }
 }
 
 rfq_status rfq_tenant_delete(kvStore *kv, const char *tenant, struct rfq_err *err)

@@ -40,8 +40,14 @@ static void usage(FILE *f)
           "  RFQ_JWT_LEEWAY_S  clock skew allowed on exp/nbf, seconds (30)\n"
           "  RFQ_RETENTION_MS  how long a closed RFQ stays readable after its deadline\n"
           "                    (86400000)\n"
-          "  RFQ_NATS_URL      nats://127.0.0.1:4222\n"
-          "  RFQ_REDIS_URL     redis://127.0.0.1:6379\n"
+          "  RFQ_TENANT_SECRET_FILE\n"
+          "                    secret file (>= 32 bytes) the tenants' Redis passwords derive\n"
+          "                    from, shared with rfqctl tenant: reads run as the tenant's own\n"
+          "                    Redis user rfq-t-<tenant> (unset: as the service user)\n"
+          "  RFQ_NATS_URL      nats://[user:password@]host:port (nats://127.0.0.1:4222)\n"
+          "  RFQ_REDIS_URL     redis://[user:password@]host:port (redis://127.0.0.1:6379);\n"
+          "                    the service user, e.g. redis://rfq-svc:PASSWORD@127.0.0.1:6379.\n"
+          "                    Passwords in URLs are shown as *** in logs\n"
           "  RFQ_READY_FILE    file written with the pid once serving (--ready-file)\n"
           "  RFQ_LOG_LEVEL     debug | info | warn | error (info)\n",
           f);

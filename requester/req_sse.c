@@ -10,6 +10,11 @@
  * have to be resumed before MHD_stop_daemon; a blocking reader per thread has none of these
  * hazards, and the thread per connection is also what lets POST block on Redis and NATS.
  *
+ * Admission is re-checked while the stream runs: the loop wakes every REQ_SSE_TENANT_CHECK_MS
+ * and, when the watched tenant view changed since the last look (a counter, one atomic read),
+ * looks the tenant up again. A suspended or unregistered tenant gets a final `error` event
+ * (the 403 body) and the stream ends normally, so a suspension cuts open streams too.
+ *
  * Lifetime: the stream is shared by the reader (HTTP thread) and the subscription (NATS
  * delivery thread), hence a reference count of two. The subscription's reference is dropped in
  * its on-complete callback, which nats.c runs after the last message callback returned. */
@@ -26,11 +31,14 @@
 
 #include "req_read.h"
 #include "req_sse_buf.h"
+#include "req_tenant.h"
 #include "rfq_nats.h"
+#include "rfq_tenant_kv.h"
 
 #define REQ_SSE_QUEUE_MAX 1024      /* live messages waiting for the reader */
 #define REQ_SSE_CHECK_GRACE_MS 2000 /* re-read Redis this long after the deadline... */
 #define REQ_SSE_CHECK_EVERY_MS 5000 /* ...and then this often while still open */
+#define REQ_SSE_TENANT_CHECK_MS 500 /* how often the tenant's admission is looked at */
 
 struct req_sse {
     pthread_mutex_t mu; /* guards refs and the queue */
@@ -51,7 +59,10 @@ struct req_sse {
     int64_t deadline_ms;
     int64_t next_ping_ms;
     int64_t next_check_ms;
-    int done; /* final event queued: end once written */
+    int64_t next_tenant_ms;  /* next look at the tenant's admission */
+    uint64_t tenant_changes; /* view change count at the last lookup */
+    int tenant_looked;       /* a lookup happened (tenant_changes is valid) */
+    int done;                /* final event queued: end once written */
     struct rfq_log_ctx log;
 };
 
@@ -226,6 +237,40 @@ static void recheck(req_sse *st, int64_t now)
     st->next_check_ms = now + REQ_SSE_CHECK_EVERY_MS;
 }
 
+/* Re-check the tenant's admission (reader thread). Cheap when no tenant record changed since
+ * the last look: one atomic read. The count is read before the lookup, so a change applied
+ * during the lookup shows as a new count next time. A refusal queues the 403 body as a final
+ * `error` event; an unreadable view (NATS down) keeps the stream: it was admitted and its
+ * tenant was not refused. */
+static void recheck_tenant(req_sse *st, int64_t now)
+{
+    st->next_tenant_ms = now + REQ_SSE_TENANT_CHECK_MS;
+    rfq_tenant_view *v = st->srv->tenants;
+    if (!v)
+        return;
+    uint64_t changes = rfq_tenant_view_changes(v);
+    if (st->tenant_looked && changes == st->tenant_changes)
+        return;
+    struct rfq_tenant_rec rec;
+    rfq_status lookup = rfq_tenant_view_get(v, st->tenant, &rec);
+    struct req_reply rep;
+    req_reply_init(&rep);
+    rfq_status verdict = req_tenant_verdict(lookup, &rec, &rep);
+    if (verdict == RFQ_EAUTH) {
+        json_t *body = json_loadb(rep.body, rep.body_len, 0, NULL);
+        if (!body || req_sse_event(&st->out, "error", body) != RFQ_OK)
+            RFQ_LOG(&st->log, RFQ_WARN, "cannot queue the final error event");
+        json_decref(body);
+        st->done = 1;
+        RFQ_LOG(&st->log, RFQ_INFO, "event stream ended: %s",
+                lookup == RFQ_OK ? "tenant is suspended" : "tenant is not registered");
+    } else if (verdict == RFQ_OK) {
+        st->tenant_changes = changes;
+        st->tenant_looked = 1;
+    } /* else: retried at the next tick */
+    req_reply_clear(&rep);
+}
+
 /* Wait for a message, a stop, a client EOF or the timeout. Returns -1 when the client is gone
  * or polling failed, 1 when stopping, 0 otherwise. */
 static int wait_for_work(req_sse *st, int timeout_ms)
@@ -261,10 +306,18 @@ ssize_t req_sse_next(req_sse *st, char *buf, size_t max)
             return (ssize_t)req_sse_buf_take(&st->out, buf, max);
         if (st->done || atomic_load(&st->srv->stopping))
             return 0;
+        int64_t now = rfq_now_ms();
+        /* Before the queue: a refused tenant gets no further events. The first pass checks
+         * at once (the tenant may have been suspended between admission and subscribe). */
+        if (now >= st->next_tenant_ms) {
+            recheck_tenant(st, now);
+            if (st->done)
+                continue;
+        }
         drain_queue(st);
         if (req_sse_buf_pending(&st->out) || st->done)
             continue;
-        int64_t now = rfq_now_ms();
+        now = rfq_now_ms();
         if (now >= st->next_ping_ms) {
             req_sse_comment(&st->out, "ping");
             st->next_ping_ms = now + REQ_SSE_PING_MS;
@@ -275,7 +328,10 @@ ssize_t req_sse_next(req_sse *st, char *buf, size_t max)
             continue;
         }
         int64_t wake = st->next_ping_ms < st->next_check_ms ? st->next_ping_ms : st->next_check_ms;
-        int rc = wait_for_work(st, (int)(wake - now));
+        if (st->next_tenant_ms < wake)
+            wake = st->next_tenant_ms;
+        /* The tenant tick may have passed while draining: never a negative (endless) poll. */
+        int rc = wait_for_work(st, wake > now ? (int)(wake - now) : 0);
         if (rc < 0)
             return -1;
         if (rc > 0)

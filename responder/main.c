@@ -32,6 +32,7 @@ int main(int argc, char **argv)
     struct rsp_agent_cfg acfg;
     rsp_agent_cfg_init(&acfg);
     acfg.nats_url = cfg.common.nats_url;
+    acfg.inbox_prefix = cfg.nats_inbox_prefix;
 
     rfq_status st = rsp_fleet_create(&fleet, &cfg.fleet);
     if (st == RFQ_OK)

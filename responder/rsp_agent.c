@@ -83,8 +83,9 @@ struct rsp_region {
 };
 
 struct rsp_agent {
-    struct rsp_agent_cfg cfg; /* nats_url points at the copy below */
+    struct rsp_agent_cfg cfg; /* nats_url and inbox_prefix point at the copies below */
     char *nats_url;
+    char *inbox_prefix;
     rsp_quote_fn fn;
     pthread_mutex_t fn_mu;   /* serializes callback invocations */
     pthread_mutex_t sub_mu;  /* guards rsp_region.sub_done */
@@ -119,6 +120,7 @@ void rsp_agent_cfg_init(struct rsp_agent_cfg *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->nats_url = "nats://127.0.0.1:4222";
+    cfg->inbox_prefix = RFQ_NATS_INBOX_RESPONDER;
     cfg->name = "rfq-responder";
     cfg->send_asap = true;
     cfg->connect_wait_ms = 5000;
@@ -131,7 +133,9 @@ rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rs
 {
     *out = NULL;
     if (!fn || !cfg || cfg->connect_wait_ms < 0 || cfg->ack_wait_ms <= 0 ||
-        cfg->max_pending_acks <= 0 || cfg->drain_ms < 0)
+        cfg->max_pending_acks <= 0 || cfg->drain_ms < 0 ||
+        (cfg->inbox_prefix && cfg->inbox_prefix[0] &&
+         !rfq_nats_inbox_prefix_valid(cfg->inbox_prefix)))
         return RFQ_EINVAL;
     rsp_agent *a = calloc(1, sizeof(*a));
     if (!a)
@@ -139,13 +143,15 @@ rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rs
     a->cfg = *cfg;
     a->fn = fn;
     a->nats_url = strdup(cfg->nats_url ? cfg->nats_url : "nats://127.0.0.1:4222");
+    a->inbox_prefix = strdup(cfg->inbox_prefix ? cfg->inbox_prefix : RFQ_NATS_INBOX_RESPONDER);
     if (!a->cfg.name)
         a->cfg.name = "rfq-responder";
     a->ack = calloc(1, sizeof(*a->ack));
     rfq_status st = RFQ_ENOMEM;
-    if (!a->nats_url || !a->ack)
+    if (!a->nats_url || !a->inbox_prefix || !a->ack)
         goto out_free;
     a->cfg.nats_url = a->nats_url;
+    a->cfg.inbox_prefix = a->inbox_prefix;
     a->ack->counters = &a->counters;
     a->ack->ack_wait_ms = cfg->ack_wait_ms;
     if (pthread_mutex_init(&a->ack->mu, NULL) != 0)
@@ -171,6 +177,7 @@ out_ack_mutex:
 out_free:
     free(a->ack);
     free(a->nats_url);
+    free(a->inbox_prefix);
     free(a);
     return st;
 }
@@ -617,8 +624,9 @@ rfq_status rsp_agent_start(rsp_agent *a)
         return RFQ_ECLOSED;
     if (a->n_regions == 0)
         return RFQ_EINVAL;
-    rfq_status st = rfq_nats_connect(&a->nc, a->cfg.nats_url, a->cfg.name, a->cfg.send_asap,
-                                     a->cfg.connect_wait_ms);
+    /* PubAcks come back on the inbox prefix the bus lets this user subscribe to. */
+    rfq_status st = rfq_nats_connect_inbox(&a->nc, a->cfg.nats_url, a->cfg.name, a->cfg.send_asap,
+                                           a->cfg.connect_wait_ms, a->cfg.inbox_prefix);
     if (st != RFQ_OK) {
         const char *why = nats_GetLastError(NULL);
         char shown[512]; /* the URL may carry a password */
@@ -627,6 +635,10 @@ rfq_status rsp_agent_start(rsp_agent *a)
                 why && *why ? why : rfq_status_str(st));
         return st;
     }
+    char shown[512];
+    RFQ_LOG(&ctx, RFQ_INFO, "connected to NATS at %s, PubAcks on %s.>",
+            rfq_url_redact(a->cfg.nats_url, shown, sizeof(shown)),
+            a->cfg.inbox_prefix[0] ? a->cfg.inbox_prefix : "_INBOX");
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.PublishAsync.MaxPending = a->cfg.max_pending_acks;
@@ -764,5 +776,6 @@ void rsp_agent_destroy(rsp_agent *a)
         pthread_mutex_destroy(&a->ack->mu);
     free(a->ack);
     free(a->nats_url);
+    free(a->inbox_prefix);
     free(a);
 }

@@ -73,9 +73,15 @@ struct rsp_agent_cfg {
     int drain_ms;         /* shutdown: answers due within this still go, then PubAcks; 1000 */
     rsp_send_fn send;     /* NULL: JetStream publish with PubAck (the normal case) */
     void *send_closure;   /* passed to send */
+
+    /* Replies (PubAcks) arrive on <inbox_prefix>.<...>. Default "_INBOX_responder", the only
+     * inbox the responder user of rfq-nats.conf may subscribe to; "" = nats.c's "_INBOX".
+     * Copied by create. */
+    const char *inbox_prefix;
 };
 
-/* Fill cfg with the defaults above (nats_url "nats://127.0.0.1:4222"). */
+/* Fill cfg with the defaults above (nats_url "nats://127.0.0.1:4222", inbox_prefix
+ * RFQ_NATS_INBOX_RESPONDER). */
 void rsp_agent_cfg_init(struct rsp_agent_cfg *cfg);
 
 /* Counters since creation; a snapshot, read without stopping the agent. */
@@ -101,8 +107,9 @@ struct rsp_agent_stats {
 typedef struct rsp_agent rsp_agent;
 
 /* Create an agent that asks fn for answers. No I/O yet: add responders, then start (or, with a
- * send hook, feed it with rsp_agent_deliver). cfg is copied (nats_url too). *out is new
- * (rsp_agent_destroy). RFQ_EINVAL when fn is NULL or cfg is out of range. */
+ * send hook, feed it with rsp_agent_deliver). cfg is copied (nats_url and inbox_prefix too).
+ * *out is new (rsp_agent_destroy). RFQ_EINVAL when fn is NULL or cfg is out of range (an
+ * inbox_prefix failing rfq_nats_inbox_prefix_valid included). */
 rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rsp_quote_fn fn);
 
 /* Host one responder: RFQs for region are offered to it, with closure passed to the callback
@@ -115,7 +122,7 @@ rfq_status rsp_agent_add_responder(rsp_agent *a, const char *responder_id, const
 /* Connect to NATS, create the JetStream context, subscribe rfq.v1.req.<region>.> for every
  * hosted region and flush, so that when this returns RFQ_OK the server knows the
  * subscriptions (write the ready file then). RFQ_EINVAL without responders; RFQ_ENATS or
- * RFQ_ETIMEOUT when NATS is unreachable.
+ * RFQ_ETIMEOUT when NATS is unreachable; RFQ_EAUTH at once when it refuses the credentials.
  *
  * Answers then go out as JetStream async publishes to the RFQ's reply subject with headers
  * Rfq-Id, Rfq-Tenant, Rfq-Responder, Nats-Msg-Id "<rfq_id>.<responder_id>", Rfq-Deadline and

@@ -148,6 +148,13 @@ static rfq_status apply(struct rsp_cfg *cfg, const char *name, const char *v, co
         if (strlen(v) >= sizeof(cfg->common.nats_url))
             return fail(err, cap, "%s: URL too long", src);
         snprintf(cfg->common.nats_url, sizeof(cfg->common.nats_url), "%s", v);
+    } else if (strcmp(name, "nats-inbox-prefix") == 0) {
+        if (!rfq_nats_inbox_prefix_valid(v))
+            return fail(err, cap,
+                        "%s=%s: expected 1..%d printable characters, dot-separated tokens, no "
+                        "spaces or wildcards",
+                        src, v, RFQ_NATS_INBOX_PREFIX_MAX);
+        snprintf(cfg->nats_inbox_prefix, sizeof(cfg->nats_inbox_prefix), "%s", v);
     } else if (strcmp(name, "log-level") == 0) {
         if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error"))
             return fail(err, cap, "%s=%s: expected debug|info|warn|error", src, v);
@@ -171,13 +178,15 @@ static const struct {
     {"RFQ_THINK_MS_MAX", "think-ms-max"},
     {"RFQ_DECLINE_PCT", "decline-pct"},
     {"RFQ_SEED", "seed"},
+    {"RFQ_NATS_INBOX_PREFIX", "nats-inbox-prefix"},
     {"RFQ_LOG_LEVEL", "log-level"},
 };
 
 /* Flags that take a value; --help takes none. */
-static const char *const flags[] = {"fleet",           "regions",      "prefix",     "decline-pct",
-                                    "think-ms",        "seed",         "ready-file", "nats-url",
-                                    "base-fare-minor", "per-km-minor", "log-level",  NULL};
+static const char *const flags[] = {
+    "fleet",        "regions",    "prefix",   "decline-pct",       "think-ms",
+    "seed",         "ready-file", "nats-url", "nats-inbox-prefix", "base-fare-minor",
+    "per-km-minor", "log-level",  NULL};
 
 rfq_status rsp_cfg_load(struct rsp_cfg *cfg, int argc, char **argv, char *err, size_t cap)
 {
@@ -196,6 +205,9 @@ rfq_status rsp_cfg_load(struct rsp_cfg *cfg, int argc, char **argv, char *err, s
                                           .decline_pct = 10,
                                           .seed = 0};
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+    /* The responder user of rfq-nats.conf may subscribe only to this inbox prefix. */
+    snprintf(cfg->nats_inbox_prefix, sizeof(cfg->nats_inbox_prefix), "%s",
+             RFQ_NATS_INBOX_RESPONDER);
 
     rfq_status st;
     for (size_t i = 0; i < sizeof(env_map) / sizeof(env_map[0]); i++) {
@@ -262,6 +274,8 @@ void rsp_cfg_usage(FILE *f, const char *prog)
         "  --seed N               pricing seed, 0 = random      RFQ_SEED (0)\n"
         "  --nats-url URL         NATS server                   RFQ_NATS_URL "
         "(nats://127.0.0.1:4222)\n"
+        "  --nats-inbox-prefix P  inbox of replies (PubAcks)    RFQ_NATS_INBOX_PREFIX "
+        "(_INBOX_responder)\n"
         "  --ready-file PATH      write the pid here once ready RFQ_READY_FILE\n"
         "  --log-level L          debug|info|warn|error         RFQ_LOG_LEVEL (info)\n"
         "  -h, --help             show this help\n"

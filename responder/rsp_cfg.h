@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "rfq_cfg.h"
+#include "rfq_nats.h"
 #include "rsp_fleet.h"
 
 struct rsp_cfg {
@@ -15,6 +16,9 @@ struct rsp_cfg {
     struct rsp_fleet_cfg fleet;   /* RFQ_FLEET_SIZE, RFQ_REGIONS, pricing, ... */
     char log_level[16];           /* RFQ_LOG_LEVEL */
     bool help;                    /* --help given: print usage, do nothing else */
+
+    /* RFQ_NATS_INBOX_PREFIX: replies (PubAcks) arrive on <prefix>.<...> */
+    char nats_inbox_prefix[RFQ_NATS_INBOX_PREFIX_MAX + 1];
 };
 
 /* Defaults, then the environment, then flags (argv[1..]). On a malformed or out-of-range

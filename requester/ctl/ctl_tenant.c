@@ -78,12 +78,17 @@ static void tenant_help(void)
         "                            max-open, default-max-quotes, default-timeout-ms, all\n"
         "\n"
         "Connections (administrator credentials):\n"
-        "  --nats URL          default $RFQ_NATS_URL or nats://127.0.0.1:4222\n"
+        "  --nats URL          default $RFQ_NATS_URL or nats://127.0.0.1:4222; the admin\n"
+        "                      user, nats://admin:PASSWORD@HOST:PORT\n"
         "  --redis-admin URL   default $RFQ_REDIS_ADMIN_URL, redis://default:PASSWORD@HOST:PORT\n"
         "  --secret-file F     default $RFQ_TENANT_SECRET_FILE: derives the tenant's Redis\n"
         "                      password (the requester derives the same one)\n"
         "Without a Redis admin URL and secret file, create and delete change the record only\n"
         "and say so on stderr. Passwords are never printed.\n"
+        "\n"
+        "Changes are revision-checked: set, suspend and resume re-read and re-apply when\n"
+        "another administrator changed the tenant in between (never overwriting it), and give\n"
+        "up with exit 1 if it keeps changing.\n"
         "\n"
         "Exit status: 0 done, 1 failed (e.g. tenant not registered), 2 bad command line,\n"
         "3 NATS or Redis unreachable.\n"
@@ -304,79 +309,115 @@ static int rec_load(struct tenant_conn *c, const char *tenant, struct rfq_tenant
     return CTL_EXIT_FAIL;
 }
 
-static int rec_store(struct tenant_conn *c, struct rfq_tenant_rec *r)
+/* rfq_tenant_update changes: the command line's settings (set), the status (suspend,
+ * resume). Both are re-applied to the newer record after a conflict. */
+static bool change_settings(struct rfq_tenant_rec *r, void *arg)
+{
+    return flags_apply(arg, r);
+}
+
+static bool change_suspended(struct rfq_tenant_rec *r, void *arg)
+{
+    bool suspend = *(const bool *)arg;
+    if (r->suspended == suspend)
+        return false;
+    r->suspended = suspend;
+    return true;
+}
+
+/* Read, change and write tenant's record with a revision check, so that a change another
+ * administrator made in between is re-read and kept, never overwritten. *written says
+ * whether anything was written. Prints why on failure; returns an exit code. */
+static int rec_update(struct tenant_conn *c, const char *tenant, rfq_tenant_change_fn change,
+                      void *arg, bool *written)
 {
     struct rfq_err err = {{0}, {0}};
-    if (rfq_tenant_put(c->kv, r, &err) == RFQ_OK)
+    struct rfq_tenant_update_res res = {.written = false};
+    rfq_status st =
+        c->kv ? rfq_tenant_update(c->kv, tenant, change, arg, &res, &err) : RFQ_ENOTFOUND;
+    *written = st == RFQ_OK && res.written;
+    if (st == RFQ_OK)
         return CTL_EXIT_OK;
-    fprintf(stderr, "rfqctl tenant: cannot write tenant %s: %s\n", r->tenant, err.message);
+    if (st == RFQ_ENOTFOUND)
+        fprintf(stderr, "rfqctl tenant: tenant %s is not registered\n", tenant);
+    else if (res.gave_up)
+        fprintf(stderr, "rfqctl tenant: %s\n", err.message);
+    else
+        fprintf(stderr, "rfqctl tenant: cannot update tenant %s: %s\n", tenant,
+                err.message[0] ? err.message : rfq_status_str(st));
     return CTL_EXIT_FAIL;
 }
 
 /* ---- actions ---- */
 
+/* The record is written only if none appeared since it was read (revision check): when
+ * another administrator registered the tenant meanwhile, the existing-tenant rule applies to
+ * theirs instead of overwriting it. */
 static int act_create(struct tenant_conn *c, const struct tenant_env *env, const char *tenant,
                       const struct tenant_flags *f)
 {
-    struct rfq_tenant_rec r;
-    struct rfq_err err = {{0}, {0}};
-    rfq_status st = rfq_tenant_get(c->kv, tenant, &r, &err);
-    if (st == RFQ_OK) {
-        struct rfq_tenant_rec want = r;
-        if (flags_apply(f, &want)) {
-            fprintf(stderr,
-                    "rfqctl tenant: tenant %s exists with other settings; change them with "
-                    "'rfqctl tenant set %s ...'\n",
-                    tenant, tenant);
+    bool user_made = false;
+    for (int attempt = 1;; attempt++) {
+        struct rfq_tenant_rec r;
+        struct rfq_err err = {{0}, {0}};
+        uint64_t rev = 0;
+        rfq_status st = rfq_tenant_get_rev(c->kv, tenant, &r, &rev, &err);
+        if (st == RFQ_OK) {
+            struct rfq_tenant_rec want = r;
+            if (flags_apply(f, &want)) {
+                fprintf(stderr,
+                        "rfqctl tenant: tenant %s exists with other settings; change them with "
+                        "'rfqctl tenant set %s ...'\n",
+                        tenant, tenant);
+                return CTL_EXIT_FAIL;
+            }
+            printf("tenant %s exists already (record unchanged)\n", tenant);
+            return user_made ? CTL_EXIT_OK : redis_user(env, tenant, true);
+        }
+        if (st != RFQ_ENOTFOUND && st != RFQ_EPROTO) {
+            fprintf(stderr, "rfqctl tenant: cannot read tenant %s: %s\n", tenant, err.message);
             return CTL_EXIT_FAIL;
         }
-        printf("tenant %s exists already (record unchanged)\n", tenant);
-        return redis_user(env, tenant, true);
+        /* The Redis user first: the record is what opens the API, so the storage user must
+         * exist by then. A malformed record (EPROTO, rev set) is replaced. */
+        if (!user_made) {
+            int rc = redis_user(env, tenant, true);
+            if (rc != CTL_EXIT_OK)
+                return rc;
+            user_made = true;
+        }
+        rfq_tenant_rec_init(&r, tenant);
+        flags_apply(f, &r);
+        bool conflict = false;
+        st = rfq_tenant_put_rev(c->kv, &r, st == RFQ_EPROTO ? rev : 0, NULL, &conflict, &err);
+        if (st == RFQ_OK) {
+            printf("tenant %s created (tier %s)\n", tenant, r.tier[0] ? r.tier : "from the token");
+            return CTL_EXIT_OK;
+        }
+        if (!conflict || attempt >= RFQ_TENANT_UPDATE_ATTEMPTS) {
+            fprintf(stderr, "rfqctl tenant: cannot write tenant %s: %s\n", tenant, err.message);
+            return CTL_EXIT_FAIL;
+        }
     }
-    if (st != RFQ_ENOTFOUND && st != RFQ_EPROTO) {
-        fprintf(stderr, "rfqctl tenant: cannot read tenant %s: %s\n", tenant, err.message);
-        return CTL_EXIT_FAIL;
-    }
-    /* The Redis user first: the record is what opens the API, so the storage user must
-     * exist by then. A malformed record (EPROTO) is replaced. */
-    int rc = redis_user(env, tenant, true);
-    if (rc != CTL_EXIT_OK)
-        return rc;
-    rfq_tenant_rec_init(&r, tenant);
-    flags_apply(f, &r);
-    if ((rc = rec_store(c, &r)) != CTL_EXIT_OK)
-        return rc;
-    printf("tenant %s created (tier %s)\n", tenant, r.tier[0] ? r.tier : "from the token");
-    return CTL_EXIT_OK;
 }
 
 static int act_set(struct tenant_conn *c, const char *tenant, const struct tenant_flags *f)
 {
-    struct rfq_tenant_rec r;
-    int rc = rec_load(c, tenant, &r);
+    bool written = false;
+    struct tenant_flags flags = *f; /* the change takes a mutable argument */
+    int rc = rec_update(c, tenant, change_settings, &flags, &written);
     if (rc != CTL_EXIT_OK)
         return rc;
-    if (!flags_apply(f, &r)) {
-        printf("tenant %s unchanged\n", tenant);
-        return CTL_EXIT_OK;
-    }
-    if ((rc = rec_store(c, &r)) != CTL_EXIT_OK)
-        return rc;
-    printf("tenant %s updated\n", tenant);
+    printf("tenant %s %s\n", tenant, written ? "updated" : "unchanged");
     return CTL_EXIT_OK;
 }
 
 static int act_status(struct tenant_conn *c, const char *tenant, bool suspend)
 {
-    struct rfq_tenant_rec r;
-    int rc = rec_load(c, tenant, &r);
+    bool written = false;
+    int rc = rec_update(c, tenant, change_suspended, &suspend, &written);
     if (rc != CTL_EXIT_OK)
         return rc;
-    if (r.suspended != suspend) {
-        r.suspended = suspend;
-        if ((rc = rec_store(c, &r)) != CTL_EXIT_OK)
-            return rc;
-    }
     printf("tenant %s %s\n", tenant, suspend ? "suspended" : "active");
     return CTL_EXIT_OK;
 }

@@ -32,8 +32,9 @@ static void token_help(void)
            "  --aud S        audience claim (default rfq-engine)\n"
            "  --sub S        subject claim (default none)\n"
            "  --kid K        key id in the header, naming the verification key in the\n"
-           "                 requester's key set (RFQ_JWT_KEYS); 1..64 of [A-Za-z0-9._-].\n"
-           "                 Without it only a one-key set accepts the token\n"
+           "                 requester's key set (RFQ_JWT_KEYS); 1..64 of [A-Za-z0-9._-]\n"
+           "                 (default $RFQ_JWT_SIGNING_KID). Without it only a one-key set\n"
+           "                 accepts the token\n"
            "\n"
            "Example: export RFQ_TOKEN=$(rfqctl token --tenant acme --tier premium)\n",
            TTL_MAX);
@@ -74,7 +75,10 @@ int ctl_cmd_token(int argc, char **argv, struct ctl_global *g)
                                          {"sub", 1, NULL, O_SUB},   {"kid", 1, NULL, O_KID},
                                          {NULL, 0, NULL, 0}};
     const char *tenant = NULL, *tier = NULL, *key = getenv("RFQ_JWT_SIGNING_KEY");
-    const char *alg = "ES256", *iss = "rfq-dev", *aud = "rfq-engine", *sub = NULL, *kid = NULL;
+    const char *alg = "ES256", *iss = "rfq-dev", *aud = "rfq-engine", *sub = NULL;
+    const char *kid = getenv("RFQ_JWT_SIGNING_KID");
+    if (kid && !*kid)
+        kid = NULL;
     long long ttl = 3600;
     int opt, rc;
     optind = 0;

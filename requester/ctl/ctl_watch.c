@@ -10,8 +10,9 @@
 
 struct watch_ctx {
     struct ctl_sse sse;
-    bool json;   /* print each event's data JSON as one line */
-    bool closed; /* saw completed or expired */
+    bool json;    /* print each event's data JSON as one line */
+    bool closed;  /* saw completed or expired */
+    bool refused; /* saw an error event (e.g. the tenant was suspended): the stream ends */
 };
 
 /* "<responder> <price> <currency> eta <eta> perks <perks>" for a quote JSON. */
@@ -58,6 +59,19 @@ static bool on_event(void *arg, const char *event, const char *data)
     struct watch_ctx *w = arg;
     bool closing = strcmp(event, "completed") == 0 || strcmp(event, "expired") == 0;
     json_t *j = json_loads(data, 0, NULL);
+    if (strcmp(event, "error") == 0) {
+        /* The server cut the stream (the tenant was suspended or removed): an API error,
+         * reported as such on stderr. */
+        char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup(data);
+        if (line) {
+            sanitize(line);
+            fprintf(stderr, "%s\n", line);
+        }
+        free(line);
+        json_decref(j);
+        w->refused = true;
+        return false;
+    }
     if (w->json) {
         /* one compact JSON document per line, whatever the server's spacing */
         char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup(data);
@@ -105,7 +119,8 @@ static void watch_help(void)
            "\n"
            "Follow an RFQ's live events (GET /v1/rfqs/ID/events, server-sent events): first\n"
            "the quotes already stored, then each new one, until the RFQ completes or expires.\n"
-           "One line per event.\n"
+           "One line per event. When the server ends the stream with an error (e.g. the tenant\n"
+           "was suspended) the error is printed on stderr as JSON and the exit status is 1.\n"
            "\n"
            "  --json   print each event's data as one line of JSON\n");
 }
@@ -144,6 +159,8 @@ int ctl_cmd_watch(int argc, char **argv, struct ctl_global *g)
     rc = ctl_http_stream(g, path, on_line, &w, &r);
     if (rc == 0 && !ctl_response_ok(&r)) {
         rc = ctl_http_report(g, "GET", path, &r);
+    } else if (rc == 0 && w.refused) {
+        rc = CTL_EXIT_FAIL;
     } else if (rc == 0 && !w.closed) {
         /* an event not ended by a blank line is discarded, as EventSource does */
         fprintf(stderr, "rfqctl watch: the stream ended before the RFQ closed\n");

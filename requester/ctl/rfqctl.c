@@ -40,6 +40,18 @@ static void main_help(FILE *out)
             "  --help       this text; 'rfqctl COMMAND --help' describes a command\n"
             "  --version    print the version\n"
             "\n"
+            "Environment:\n"
+            "  RFQ_API_URL, RFQ_TOKEN   API base URL and bearer token (submit, status, quotes,\n"
+            "                           watch, list, usage)\n"
+            "  RFQ_JWT_SIGNING_KEY      token: private key (PEM) or HS256 secret file\n"
+            "  RFQ_NATS_URL             tenant: NATS as the admin user,\n"
+            "                           nats://admin:PASSWORD@HOST:PORT\n"
+            "  RFQ_REDIS_ADMIN_URL      tenant: Redis administrator,\n"
+            "                           redis://default:PASSWORD@HOST:PORT\n"
+            "  RFQ_TENANT_SECRET_FILE   tenant: the requester's secret; each tenant's Redis\n"
+            "                           password derives from it\n"
+            "Passwords are never printed.\n"
+            "\n"
             "Exit status: 0 success, 1 the API answered with an error (printed on stderr as\n"
             "JSON) or the operation failed, 2 bad command line, 3 the API could not be reached.\n");
 }

@@ -269,7 +269,8 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
     pthread_mutex_unlock(&pl->mu);
 }
 
-static natsConnection *nats_as(const char *role, struct perm_log *pl)
+/* A connection as role; inbox: its inbox prefix (NULL: nats.c's _INBOX). */
+static natsConnection *nats_as(const char *role, const char *inbox, struct perm_log *pl)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
@@ -278,6 +279,8 @@ static natsConnection *nats_as(const char *role, struct perm_log *pl)
         s = natsOptions_SetURL(o, h_nats_url_as(role));
     if (s == NATS_OK)
         s = natsOptions_SetName(o, role);
+    if (s == NATS_OK && inbox)
+        s = natsOptions_SetCustomInboxPrefix(o, inbox);
     if (s == NATS_OK && pl)
         s = natsOptions_SetErrorHandler(o, on_async_error, pl);
     if (s == NATS_OK)
@@ -391,6 +394,78 @@ static void check_subscribe(natsConnection *nc, struct perm_log *pl, const char 
     natsSubscription_Destroy(sub);
 }
 
+/* A refused subscription of role's connection: the violation is reported, the returned
+ * subscription (new) never gets anything. */
+static natsSubscription *refused_sub(natsConnection *nc, struct perm_log *pl, const char *role,
+                                     const char *pattern)
+{
+    natsSubscription *sub = NULL;
+    int before = perm_count(pl);
+    natsStatus s = natsConnection_SubscribeSync(&sub, nc, pattern);
+    if (s == NATS_OK)
+        s = natsConnection_Flush(nc);
+    H_CHECK(s == NATS_OK || s == NATS_NOT_PERMITTED, "%s subscribe %s: %s", role, pattern,
+            natsStatus_GetText(s));
+    expect_violation(pl, before, pattern, pattern);
+    return sub;
+}
+
+/* Submit over NATS as the app connection; returns the reply (new) or NULL with *st set. */
+static natsMsg *app_submit(natsConnection *app, int timeout_ms, natsStatus *st)
+{
+    char *tok = h_token("perm-app", "enterprise", 3600);
+    char auth[RFQ_JWT_MAX + 16];
+    snprintf(auth, sizeof(auth), "Bearer %s", tok);
+    char *body = h_submit_body("eu-west", 1, 500);
+    natsMsg *m = NULL, *reply = NULL;
+    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)strlen(body));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, "Authorization", auth);
+    if (s == NATS_OK)
+        s = natsConnection_RequestMsg(&reply, app, m, timeout_ms);
+    natsMsg_Destroy(m);
+    free(body);
+    free(tok);
+    *st = s;
+    return s == NATS_OK ? reply : NULL;
+}
+
+/* Whole file (new, NUL-terminated), or NULL. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+    char chunk[4096];
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (n + got + 1 > cap) {
+            cap = (n + got + 1) * 2;
+            char *grown = realloc(buf, cap);
+            if (!grown)
+                break;
+            buf = grown;
+        }
+        memcpy(buf + n, chunk, got);
+        n += got;
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+/* The counter "<name> <n>" of a responder's "stopped: ..." line, -1 when absent. */
+static long long stopped_counter(const char *log, const char *name)
+{
+    const char *line = log ? strstr(log, "stopped: received") : NULL;
+    char key[64];
+    snprintf(key, sizeof(key), ", %s ", name);
+    const char *p = line ? strstr(line, key) : NULL;
+    return p ? atoll(p + strlen(key)) : -1;
+}
+
 void sc_nats_permissions(void)
 {
     h_nats_start();
@@ -398,18 +473,23 @@ void sc_nats_permissions(void)
     H_CHECK(rfq_streams_ensure(h_js()) == RFQ_OK, "create the streams as admin");
 
     struct perm_log rsp_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    natsConnection *rsp = nats_as("responder", &rsp_log);
-    h_log("as responder:");
+    natsConnection *rsp = nats_as("responder", RFQ_NATS_INBOX_RESPONDER, &rsp_log);
+    h_log("as responder (inbox prefix %s):", RFQ_NATS_INBOX_RESPONDER);
     check_subscribe(rsp, &rsp_log, "responder", "rfq.v1.req.>", "rfq.v1.req.eu-west.a", true);
     check_subscribe(rsp, &rsp_log, "responder", "rfq.v1.event.>", "rfq.v1.event.a.x1", false);
     check_subscribe(rsp, &rsp_log, "responder", "rfq.v1.submit", "rfq.v1.submit", false);
     check_subscribe(rsp, &rsp_log, "responder", ">", "rfq.v1.dlq.aggregator", false);
+    /* Replies to others: the services' inboxes and the apps' are not the responder's. */
+    check_subscribe(rsp, &rsp_log, "responder", "_INBOX.>", "_INBOX.x1.y", false);
+    check_subscribe(rsp, &rsp_log, "responder", "_INBOX_app.>", "_INBOX_app.x1.y", false);
+    check_subscribe(rsp, &rsp_log, "responder", "_INBOX_responder.>", "_INBOX_responder.x1.y",
+                    true);
     check_publish(rsp, &rsp_log, "responder", "rfq.v1.req.eu-west.a", false);
     check_publish(rsp, &rsp_log, "responder", "rfq.v1.submit", false);
     check_publish(rsp, &rsp_log, "responder", "rfq.v1.event.a.x1", false);
     check_publish(rsp, &rsp_log, "responder", "$JS.API.STREAM.PURGE." RFQ_STREAM_QUOTES, false);
     check_publish(rsp, &rsp_log, "responder", "rfq.v1.quote.a.x1", true);
-    /* Its JetStream publish: the PubAck comes back on its inbox. */
+    /* Its JetStream publish: the PubAck comes back on its inbox (_INBOX_responder.*). */
     jsCtx *js = NULL;
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
@@ -434,7 +514,7 @@ void sc_nats_permissions(void)
     natsConnection_Destroy(rsp);
 
     struct perm_log req_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    natsConnection *rq = nats_as("requester", &req_log);
+    natsConnection *rq = nats_as("requester", NULL, &req_log);
     h_log("as requester:");
     check_publish(rq, &req_log, "requester", "rfq.v1.quote.a.x3", false);
     check_publish(rq, &req_log, "requester", "rfq.v1.event.a.x3", false);
@@ -443,7 +523,7 @@ void sc_nats_permissions(void)
     natsConnection_Destroy(rq);
 
     struct perm_log agg_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    natsConnection *ag = nats_as("aggregator", &agg_log);
+    natsConnection *ag = nats_as("aggregator", NULL, &agg_log);
     h_log("as aggregator:");
     check_publish(ag, &agg_log, "aggregator", "rfq.v1.req.eu-west.a", false);
     check_publish(ag, &agg_log, "aggregator", "rfq.v1.quote.a.x5", false);
@@ -451,35 +531,111 @@ void sc_nats_permissions(void)
     check_subscribe(ag, &agg_log, "aggregator", "rfq.v1.req.>", "rfq.v1.req.eu-west.a", false);
     natsConnection_Destroy(ag);
 
-    /* The app user with a real requester answering rfq.v1.submit. */
+    /* The app user with a real requester answering rfq.v1.submit, and two rfq-responder
+     * fleets: one with its default inbox prefix, one told to use _INBOX (not its user's). */
     struct h_proc *req = h_requester_start(NULL);
     (void)req;
+    const char *fleet[] = {"RFQ_FLEET_SIZE=2",   "RFQ_REGIONS=eu-west", "RFQ_DECLINE_PCT=0",
+                           "RFQ_THINK_MS_MIN=5", "RFQ_THINK_MS_MAX=20", NULL};
+    const char *fleet_inbox[] = {"RFQ_FLEET_SIZE=1",
+                                 "RFQ_REGIONS=eu-west",
+                                 "RFQ_DECLINE_PCT=0",
+                                 "RFQ_THINK_MS_MIN=5",
+                                 "RFQ_THINK_MS_MAX=20",
+                                 "RFQ_RESPONDER_PREFIX=inbox",
+                                 "RFQ_NATS_INBOX_PREFIX=_INBOX",
+                                 NULL};
+    struct h_proc *fleet_ok = h_responder_start(fleet);
+    struct h_proc *fleet_bad = h_responder_start(fleet_inbox);
     struct perm_log app_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    natsConnection *app = nats_as("app", &app_log);
-    h_log("as app:");
+    natsConnection *app = nats_as("app", RFQ_NATS_INBOX_APP, &app_log);
+    h_log("as app (inbox prefix %s):", RFQ_NATS_INBOX_APP);
     check_publish(app, &app_log, "app", "rfq.v1.quote.a.x6", false);
     check_publish(app, &app_log, "app", "rfq.v1.req.eu-west.a", false);
     check_subscribe(app, &app_log, "app", "rfq.v1.event.>", "rfq.v1.event.a.x6", false);
-    char *tok = h_token("perm-app", "enterprise", 3600);
-    char auth[RFQ_JWT_MAX + 16];
-    snprintf(auth, sizeof(auth), "Bearer %s", tok);
-    char *body = h_submit_body("eu-west", 1, 500);
-    natsMsg *m = NULL, *reply = NULL;
-    s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)strlen(body));
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, "Authorization", auth);
-    if (s == NATS_OK)
-        s = natsConnection_RequestMsg(&reply, app, m, 5000);
-    H_CHECK(s == NATS_OK, "app request %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
+    check_subscribe(app, &app_log, "app", "_INBOX_responder.>", "_INBOX_responder.x6.y", false);
+    check_subscribe(app, &app_log, "app", "_INBOX.>", "_INBOX.x6.y", false);
+    check_subscribe(app, &app_log, "app", "_INBOX_app.>", "_INBOX_app.x6.y", true);
+
+    /* A responder listening for replies (other than its own) while an app submits: refused,
+     * and it sees nothing of the answer, which really travels on _INBOX_app (admin sees it). */
+    struct perm_log spy_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    natsConnection *spy = nats_as("responder", RFQ_NATS_INBOX_RESPONDER, &spy_log);
+    natsSubscription *spy_all = refused_sub(spy, &spy_log, "responder", "_INBOX.>");
+    natsSubscription *spy_app = refused_sub(spy, &spy_log, "responder", "_INBOX_app.>");
+    natsSubscription *seen = watch(RFQ_NATS_INBOX_APP ".>");
+    natsMsg *reply = app_submit(app, 5000, &s);
+    H_CHECK(reply != NULL, "app request %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
     const char *status = rfq_nats_header(reply, "Rfq-Status");
     H_CHECK(status && strcmp(status, "202") == 0, "app submit answered Rfq-Status %s: %.200s",
             status ? status : "(none)", natsMsg_GetData(reply));
-    h_log("  app: request %s -> reply with Rfq-Status %s", RFQ_SUBJECT_SUBMIT, status);
+    H_CHECK(strncmp(natsMsg_GetSubject(reply), RFQ_NATS_INBOX_APP ".",
+                    strlen(RFQ_NATS_INBOX_APP) + 1) == 0,
+            "the answer came on %s", natsMsg_GetSubject(reply));
+    h_log("  app: request %s -> reply on %s.* with Rfq-Status %s", RFQ_SUBJECT_SUBMIT,
+          RFQ_NATS_INBOX_APP, status);
     natsMsg_Destroy(reply);
-    natsMsg_Destroy(m);
-    free(body);
-    free(tok);
+    expect_msg(seen, "admin watching _INBOX_app.>");
+    natsSubscription_Destroy(seen);
+    H_CHECK(natsConnection_Flush(spy) == NATS_OK, "flush the responder's connection");
+    expect_silence(spy_all, "responder on _INBOX.> during an app submit");
+    expect_silence(spy_app, "responder on _INBOX_app.> during an app submit");
+    h_log("  responder: subscribe _INBOX.> and _INBOX_app.> -> refused, the app's answer not "
+          "received");
+    natsSubscription_Destroy(spy_all);
+    natsSubscription_Destroy(spy_app);
+    natsConnection_Destroy(spy);
+
+    /* An app on the default _INBOX cannot hear its own answer: the prefix is required. */
+    int before = perm_count(&app_log);
+    natsConnection *app_default = nats_as("app", NULL, &app_log);
+    reply = app_submit(app_default, 500, &s);
+    H_CHECK(reply == NULL, "an app on _INBOX got its answer");
+    expect_violation(&app_log, before, "_INBOX.", "app request with the _INBOX prefix");
+    h_log("  app with the default _INBOX prefix: reply inbox refused, request -> %s",
+          natsStatus_GetText(s));
+    natsConnection_Destroy(app_default);
     natsConnection_Destroy(app);
+
+    /* Both fleets answered the submitted RFQ (deadline 500 ms). Their stop logs: PubAcks on
+     * _INBOX_responder arrived; on _INBOX the subscription was refused, and the logged error
+     * names the subject. */
+    h_sleep_ms(700);
+    H_CHECK_INT(h_proc_stop(fleet_ok), 0, "exit status of the responder fleet");
+    H_CHECK_INT(h_proc_stop(fleet_bad), 0, "exit status of the responder on _INBOX");
+    char *log_ok = read_text(fleet_ok->log_path), *log_bad = read_text(fleet_bad->log_path);
+    H_CHECK(log_ok && log_bad, "read the responders' logs");
+    long long acked = stopped_counter(log_ok, "acked");
+    H_CHECK(acked >= 2 && stopped_counter(log_ok, "ack errors") == 0,
+            "responder fleet: acked %lld, ack errors %lld", acked,
+            stopped_counter(log_ok, "ack errors"));
+    H_CHECK(!strstr(log_ok, "Permissions Violation"), "responder fleet met a permissions error");
+    H_CHECK(strstr(log_ok, "PubAcks on " RFQ_NATS_INBOX_RESPONDER ".>"),
+            "responder fleet does not log its inbox prefix");
+    H_CHECK(stopped_counter(log_bad, "acked") == 0, "the responder on _INBOX got PubAcks");
+    H_CHECK(strstr(log_bad, "nats async error: Not Permitted: Permissions Violation for "
+                            "Subscription to \\\"_INBOX."),
+            "the responder on _INBOX does not log the refused subject");
+    h_log("responder fleet (_INBOX_responder): %lld PubAcks, no permission error; responder on "
+          "_INBOX: no PubAck, logged the refused subscription with its subject",
+          acked);
+    free(log_ok);
+    free(log_bad);
+
+    /* Refused credentials fail at once (not after the connect wait). */
+    char bad_url[128];
+    snprintf(bad_url, sizeof(bad_url), "nats://responder:wrong-password@127.0.0.1:%s",
+             strrchr(h_nats_url(), ':') + 1);
+    natsConnection *refused = NULL;
+    int64_t t0 = h_now_ms();
+    rfq_status rst = rfq_nats_connect(&refused, bad_url, "perm-test", true, 10000);
+    int64_t took = h_now_ms() - t0;
+    H_CHECK(rst == RFQ_EAUTH && !refused, "rfq_nats_connect with a wrong password: %s",
+            rfq_status_str(rst));
+    H_CHECK(took < 2000, "rfq_nats_connect took %lld ms to give up on refused credentials",
+            (long long)took);
+    h_log("rfq_nats_connect with a wrong password -> %s after %lld ms", rfq_status_str(rst),
+          (long long)took);
 
     /* A wrong password, or none, is refused at connect. */
     char url[64];

@@ -1,11 +1,15 @@
-/* test_tenants: tenant records in NATS KV: registration, suspension, live changes. */
+/* test_tenants: tenant records in NATS KV: registration, suspension, live changes,
+ * revision-checked updates, and open event streams cut by a suspension. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "harness.h"
 #include "rfq_ids.h"
@@ -337,6 +341,134 @@ static void registry_rfqctl(const struct h_proc *req)
 }
 #endif
 
+/* ---- revision-checked updates ---- */
+
+/* One writer of the race: n increments of one field through rfq_tenant_update, on its own
+ * NATS connection. */
+struct racer {
+    const char *tenant;
+    bool burst; /* which field: burst, else rate_per_s */
+    int n;
+    int conflicts; /* writes refused and retried */
+    rfq_status st; /* first failure, RFQ_OK when every update landed */
+    char err[192]; /* its message */
+    kvStore *kv;   /* owned by the racer's connection */
+    jsCtx *js;
+    natsConnection *nc;
+};
+
+static bool bump(struct rfq_tenant_rec *r, void *arg)
+{
+    int64_t *f = *(const bool *)arg ? &r->burst : &r->rate_per_s;
+    *f = (*f == RFQ_TENANT_UNSET ? 0 : *f) + 1;
+    return true;
+}
+
+static void *race_main(void *arg)
+{
+    struct racer *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        struct rfq_tenant_update_res res;
+        struct rfq_err err = {{0}, {0}};
+        w->st = rfq_tenant_update(w->kv, w->tenant, bump, &w->burst, &res, &err);
+        w->conflicts += res.conflicts;
+        if (w->st != RFQ_OK || !res.written) {
+            snprintf(w->err, sizeof(w->err), "%s", err.message);
+            if (w->st == RFQ_OK)
+                w->st = RFQ_EPROTO; /* not written although the change asked for it */
+            return NULL;
+        }
+        /* The other writer gets a chance between two writes, as between two admins. */
+        usleep((useconds_t)(500 + (i * 7919 + (w->burst ? 3 : 0) * 1237) % 2500));
+    }
+    return NULL;
+}
+
+static void racer_connect(struct racer *w)
+{
+    H_CHECK(natsConnection_ConnectTo(&w->nc, h_nats_url()) == NATS_OK, "racer: connect NATS");
+    H_CHECK(natsConnection_JetStream(&w->js, w->nc, NULL) == NATS_OK, "racer: JetStream");
+    H_CHECK(rfq_tenant_bucket_open(&w->kv, w->js, false) == RFQ_OK, "racer: open %s",
+            RFQ_TENANTS_BUCKET);
+}
+
+static void racer_close(struct racer *w)
+{
+    kvStore_Destroy(w->kv);
+    jsCtx_Destroy(w->js);
+    natsConnection_Close(w->nc);
+    natsConnection_Destroy(w->nc);
+}
+
+/* A write with a stale revision is refused; two writers racing on two connections both
+ * land (no lost update); an update never brings a deleted tenant back. */
+static void revision_checks(void)
+{
+    const char *t = "t-rev";
+    struct rfq_tenant_rec rec, got;
+    struct rfq_err err = {{0}, {0}};
+    rfq_tenant_rec_init(&rec, t);
+    rec_put(&rec);
+
+    /* Stale revision. */
+    uint64_t rev = 0, rev2 = 0;
+    H_CHECK(rfq_tenant_get_rev(bucket(), t, &got, &rev, &err) == RFQ_OK && rev > 0, "get_rev: %s",
+            err.message);
+    got.default_max_quotes = 3;
+    bool conflict = true;
+    H_CHECK(rfq_tenant_put_rev(bucket(), &got, rev, &rev2, &conflict, &err) == RFQ_OK,
+            "put_rev with the current revision: %s", err.message);
+    H_CHECK(!conflict && rev2 > rev, "put_rev: revision %llu after %llu", (unsigned long long)rev2,
+            (unsigned long long)rev);
+    got.default_max_quotes = 9;
+    rfq_status st = rfq_tenant_put_rev(bucket(), &got, rev, NULL, &conflict, &err);
+    H_CHECK(st != RFQ_OK && conflict, "a write with a stale revision was not refused (%s)",
+            rfq_status_str(st));
+    h_log("stale revision refused: %s", err.message);
+    H_CHECK(rfq_tenant_get(bucket(), t, &got, &err) == RFQ_OK, "get: %s", err.message);
+    H_CHECK_INT(got.default_max_quotes, 3, "the record after a refused stale write");
+    /* rev 0 = "only when not registered": refused for an existing tenant. */
+    st = rfq_tenant_put_rev(bucket(), &got, 0, NULL, &conflict, &err);
+    H_CHECK(st != RFQ_OK && conflict, "a create over an existing record was not refused");
+
+    /* Two writers, two connections, each incrementing its own field. */
+    enum { N = 25 };
+    struct racer w[2] = {{.tenant = t, .burst = false, .n = N},
+                         {.tenant = t, .burst = true, .n = N}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        racer_connect(&w[i]);
+    for (int i = 0; i < 2; i++)
+        H_CHECK(pthread_create(&th[i], NULL, race_main, &w[i]) == 0, "start racer %d", i);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        racer_close(&w[i]);
+        H_CHECK(w[i].st == RFQ_OK, "racer %d: update failed (%s): %s", i, rfq_status_str(w[i].st),
+                w[i].err);
+    }
+    H_CHECK(rfq_tenant_get(bucket(), t, &got, &err) == RFQ_OK, "get: %s", err.message);
+    H_CHECK_INT(got.rate_per_s, N, "rate_per_s after the race (a lost update?)");
+    H_CHECK_INT(got.burst, N, "burst after the race (a lost update?)");
+    H_CHECK_INT(got.default_max_quotes, 3, "a field neither writer touched");
+    h_log("two writers x %d revision-checked updates all landed; %d + %d conflicts retried", N,
+          w[0].conflicts, w[1].conflicts);
+    if (w[0].conflicts + w[1].conflicts == 0)
+        h_note("the two writers never collided in this run (stale refusal checked above)");
+
+    /* Deleted: an update refuses, a create (rev 0) takes the delete marker's place. */
+    rec_delete(t);
+    struct rfq_tenant_update_res res;
+    bool is_burst = false;
+    st = rfq_tenant_update(bucket(), t, bump, &is_burst, &res, &err);
+    H_CHECK(st == RFQ_ENOTFOUND, "update of a deleted tenant: %s, expected not_found",
+            rfq_status_str(st));
+    rfq_tenant_rec_init(&rec, t);
+    H_CHECK(rfq_tenant_put_rev(bucket(), &rec, 0, NULL, &conflict, &err) == RFQ_OK,
+            "create over a delete marker: %s", err.message);
+    rec_delete(t);
+}
+
 /* ---- scenarios ---- */
 
 void sc_tenant_registry(void)
@@ -418,6 +550,7 @@ void sc_tenant_registry(void)
                 "a malformed record must not lock the tenant out");
     h_proc_check_alive(req);
 
+    revision_checks();
 #ifdef RFQ_IT_RFQCTL_BIN
     registry_rfqctl(req);
 #else
@@ -555,6 +688,282 @@ void sc_tenant_live_change(void)
                 "requester %d: engine defaults not back within %d ms", i, LIVE_BOUND_MS);
     for (int i = 0; i < 2; i++)
         h_proc_check_alive(reqs[i]);
+    free(tok);
+    bucket_close();
+}
+
+/* ---- an event stream read raw: libcurl on its own thread ---- */
+
+struct raw_stream {
+    char url[256];
+    char auth[RFQ_JWT_MAX + 64];
+    long timeout_ms;
+    pthread_t th;
+    pthread_mutex_t mu;
+    char body[32768]; /* what arrived (decoded from chunks), guarded by mu */
+    size_t len;
+    bool chunked;    /* Transfer-Encoding: chunked, guarded */
+    bool done;       /* the transfer ended, guarded */
+    int64_t done_ms; /* when, guarded */
+    CURLcode rc;     /* valid once done */
+    long status;     /* valid once done */
+};
+
+static size_t raw_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct raw_stream *s = ud;
+    size_t n = size * nmemb;
+    pthread_mutex_lock(&s->mu);
+    size_t room = sizeof(s->body) - 1 - s->len;
+    size_t k = n < room ? n : room;
+    memcpy(s->body + s->len, ptr, k);
+    s->len += k;
+    s->body[s->len] = '\0';
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static size_t raw_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct raw_stream *s = ud;
+    size_t n = size * nmemb;
+    char line[256];
+    size_t k = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
+    for (size_t i = 0; i < k; i++)
+        line[i] = (char)(ptr[i] >= 'A' && ptr[i] <= 'Z' ? ptr[i] - 'A' + 'a' : ptr[i]);
+    line[k] = '\0';
+    if (strncmp(line, "transfer-encoding:", 18) == 0 && strstr(line, "chunked")) {
+        pthread_mutex_lock(&s->mu);
+        s->chunked = true;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return n;
+}
+
+static void *raw_main(void *arg)
+{
+    struct raw_stream *s = arg;
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, s->auth);
+    hl = curl_slist_append(hl, "Accept: text/event-stream");
+    curl_easy_setopt(c, CURLOPT_URL, s->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, raw_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, raw_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    pthread_mutex_lock(&s->mu);
+    s->rc = rc;
+    s->status = status;
+    s->done = true;
+    s->done_ms = h_now_ms();
+    pthread_mutex_unlock(&s->mu);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static void raw_open(struct raw_stream *s, const struct h_proc *req, const char *token,
+                     const char *id, long timeout_ms)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->url, sizeof(s->url), "%s/v1/rfqs/%s/events", req->http_base, id);
+    snprintf(s->auth, sizeof(s->auth), "Authorization: Bearer %s", token);
+    s->timeout_ms = timeout_ms;
+    pthread_mutex_init(&s->mu, NULL);
+    H_CHECK(pthread_create(&s->th, NULL, raw_main, s) == 0, "cannot start the stream reader");
+}
+
+/* Wait until the body holds needle (true) or the stream ended or bound_ms passed (false). */
+static bool raw_wait_for(struct raw_stream *s, const char *needle, int bound_ms)
+{
+    int64_t until = h_now_ms() + bound_ms;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool has = strstr(s->body, needle) != NULL, done = s->done;
+        pthread_mutex_unlock(&s->mu);
+        if (has)
+            return true;
+        if (done || h_now_ms() > until)
+            return false;
+        h_sleep_ms(5);
+    }
+}
+
+/* Wait until the transfer ended; false after bound_ms. */
+static bool raw_wait_done(struct raw_stream *s, int bound_ms)
+{
+    int64_t until = h_now_ms() + bound_ms;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool done = s->done;
+        pthread_mutex_unlock(&s->mu);
+        if (done)
+            return true;
+        if (h_now_ms() > until)
+            return false;
+        h_sleep_ms(2);
+    }
+}
+
+static void raw_close(struct raw_stream *s)
+{
+    pthread_join(s->th, NULL);
+    pthread_mutex_destroy(&s->mu);
+}
+
+/* The stream was cut the way it should be: 200, chunked transfer ended properly (curl
+ * reports an error for a missing last chunk), and the last event is `error` with the 403
+ * body. */
+static void check_cut(struct raw_stream *s, const char *message, const char *what)
+{
+    H_CHECK_INT(s->status, 200, what);
+    H_CHECK(s->chunked, "%s: the stream was not chunked", what);
+    H_CHECK(s->rc == CURLE_OK, "%s: the transfer did not end cleanly (curl: %s)", what,
+            curl_easy_strerror(s->rc));
+    const char *ev = NULL;
+    for (const char *p = s->body; (p = strstr(p, "event: ")) != NULL; p++)
+        ev = p;
+    H_CHECK(ev && strncmp(ev, "event: error\n", 13) == 0, "%s: last event is not an error: %s",
+            what, s->body);
+    const char *data = strstr(ev, "\ndata: ");
+    H_CHECK(data, "%s: the error event has no data", what);
+    data += 7;
+    json_t *j = json_loadb(data, strcspn(data, "\n"), 0, NULL);
+    H_CHECK(j, "%s: error event data is not JSON: %s", what, data);
+    json_t *e = json_object_get(j, "error");
+    H_CHECK_STR(h_jstr(e, "code"), "forbidden", "error event code");
+    H_CHECK_STR(h_jstr(e, "message"), message, "error event message");
+    json_decref(j);
+    const char *end = data + strcspn(data, "\n");
+    H_CHECK(strcmp(end, "\n\n") == 0, "%s: bytes after the final error event: %s", what, ev);
+}
+
+#ifdef RFQ_IT_RFQCTL_BIN
+/* `rfqctl watch` on its own thread (it blocks until the stream ends). */
+struct watch_run {
+    const char *env[3];
+    const char *id;
+    struct ctl_run o;
+    pthread_t th;
+};
+
+static void *watch_main(void *arg)
+{
+    struct watch_run *w = arg;
+    ctl(&w->o, w->env, (const char *[]){"watch", w->id, NULL});
+    return NULL;
+}
+
+/* Wait until the running rfqctl's stdout holds needle (watch flushes every event). */
+static bool ctl_out_wait(const char *needle, int bound_ms)
+{
+    char path[600], buf[8192];
+    snprintf(path, sizeof(path), "%s/rfqctl.out", h_tmpdir());
+    int64_t until = h_now_ms() + bound_ms;
+    for (;;) {
+        slurp(path, buf, sizeof(buf));
+        if (strstr(buf, needle))
+            return true;
+        if (h_now_ms() > until)
+            return false;
+        h_sleep_ms(10);
+    }
+}
+#endif
+
+/* An open event stream ends within 2 s once its tenant is suspended (final `error` event, the
+ * 403 body) or unregistered; a resumed tenant streams again. */
+void sc_tenant_suspend_cuts_stream(void)
+{
+    h_nats_start();
+    h_redis_start();
+    h_aggregator_start(NULL);
+    struct h_proc *req = h_requester_start(NULL);
+    const char *t = "t-cut";
+    char *tok = h_token(t, "enterprise", 3600);
+    struct rfq_tenant_rec rec;
+    rfq_tenant_rec_init(&rec, t);
+    rec_put(&rec);
+
+    /* An RFQ that stays open (30 s, no responders), one stored quote. */
+    char *body = h_submit_body("eu-west", 5, 30000);
+    char id[RFQ_ID_MAX + 1];
+    json_decref(h_submit(req, tok, body, id));
+    h_publish_quote(t, id, "r-1", 1500, 120, NULL);
+    json_decref(h_wait_quote_count(req, tok, id, 1, 5000));
+
+    /* The stream is live: the stored quote, then a live one. */
+    struct raw_stream s;
+    raw_open(&s, req, tok, id, 20000);
+    H_CHECK(raw_wait_for(&s, "\"r-1\"", 5000), "the stream did not replay the stored quote: %s",
+            s.body);
+    h_publish_quote(t, id, "r-2", 1400, 100, NULL);
+    H_CHECK(raw_wait_for(&s, "\"r-2\"", 5000), "the stream did not deliver a live quote: %s",
+            s.body);
+
+    /* Suspended: the open stream ends with the 403 body as its last event. */
+    rec.suspended = true;
+    int64_t t0 = h_now_ms();
+    rec_put(&rec);
+    bool ended = raw_wait_done(&s, 2000);
+    long long dt = ended ? (long long)(s.done_ms - t0) : -1;
+    H_CHECK(ended && dt <= 2000, "the open stream was not ended within 2 s of the suspension");
+    h_log("suspension ended the open stream %lld ms after the record was written", dt);
+    raw_close(&s);
+    check_cut(&s, "tenant is suspended", "stream of a suspended tenant");
+
+    /* Resumed: a new stream works and stays open (replay, then live). */
+    rec.suspended = false;
+    rec_put(&rec);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/rfqs/%s", id);
+    H_CHECK(wait_status(req, tok, path, 200, LIVE_BOUND_MS) >= 0, "resume not applied");
+    raw_open(&s, req, tok, id, 20000);
+    H_CHECK(raw_wait_for(&s, "\"r-2\"", 5000), "resumed: no replay: %s", s.body);
+    h_sleep_ms(1200); /* more than two admission re-checks */
+    H_CHECK(!raw_wait_done(&s, 0), "resumed: the stream ended: %s", s.body);
+    h_publish_quote(t, id, "r-3", 1300, 100, NULL);
+    H_CHECK(raw_wait_for(&s, "\"r-3\"", 5000), "resumed: no live quote: %s", s.body);
+    H_CHECK(!strstr(s.body, "event: error"), "resumed: error event: %s", s.body);
+#ifdef RFQ_IT_RFQCTL_BIN
+    /* rfqctl watch follows the same RFQ: a cut stream is an error for it (exit 1). */
+    static struct watch_run wr;
+    char api_env[128], tok_env[RFQ_JWT_MAX + 16];
+    snprintf(api_env, sizeof(api_env), "RFQ_API_URL=%s", req->http_base);
+    snprintf(tok_env, sizeof(tok_env), "RFQ_TOKEN=%s", tok);
+    wr.env[0] = api_env;
+    wr.env[1] = tok_env;
+    wr.id = id;
+    H_CHECK(pthread_create(&wr.th, NULL, watch_main, &wr) == 0, "start rfqctl watch");
+    H_CHECK(ctl_out_wait("r-3", 5000), "rfqctl watch printed no replayed quote");
+#endif
+
+    /* Unregistered: the stream ends the same way. */
+    t0 = h_now_ms();
+    rec_delete(t);
+    ended = raw_wait_done(&s, 2000);
+    dt = ended ? (long long)(s.done_ms - t0) : -1;
+    H_CHECK(ended && dt <= 2000, "the open stream was not ended within 2 s of the delete");
+    h_log("unregistering ended the open stream %lld ms after the delete", dt);
+    raw_close(&s);
+    check_cut(&s, "tenant is not registered", "stream of an unregistered tenant");
+#ifdef RFQ_IT_RFQCTL_BIN
+    pthread_join(wr.th, NULL);
+    H_CHECK(wr.o.rc == 1, "rfqctl watch of a cut stream: exit %d, expected 1; stderr: %s", wr.o.rc,
+            wr.o.err);
+    H_CHECK(strstr(wr.o.err, "\"forbidden\"") && strstr(wr.o.err, "tenant is not registered"),
+            "rfqctl watch: stderr lacks the error event: %s", wr.o.err);
+    check_no_secret(&wr.o, "rfqctl watch");
+#endif
+
+    h_proc_check_alive(req);
+    free(body);
     free(tok);
     bucket_close();
 }

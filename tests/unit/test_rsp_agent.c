@@ -486,6 +486,23 @@ static void test_registration_rules(void **state)
     assert_null(b);
     cfg.ack_wait_ms = 0;
     assert_int_equal(rsp_agent_create(&b, &cfg, scripted), RFQ_EINVAL);
+    /* An inbox prefix nats.c could not use (a wildcard, an empty token) is refused up front. */
+    const char *bad_inbox[] = {"_INBOX.>", "_INBOX.*", "a..b", "a.", "a b"};
+    for (size_t i = 0; i < sizeof(bad_inbox) / sizeof(bad_inbox[0]); i++) {
+        rsp_agent_cfg_init(&cfg);
+        cfg.inbox_prefix = bad_inbox[i];
+        assert_int_equal(rsp_agent_create(&b, &cfg, scripted), RFQ_EINVAL);
+        assert_null(b);
+    }
+    /* NULL is the responder user's default, "" nats.c's _INBOX. */
+    const char *good_inbox[] = {NULL, "", "_INBOX", "_INBOX_responder.acme"};
+    for (size_t i = 0; i < sizeof(good_inbox) / sizeof(good_inbox[0]); i++) {
+        rsp_agent_cfg_init(&cfg);
+        cfg.inbox_prefix = good_inbox[i];
+        assert_int_equal(rsp_agent_create(&b, &cfg, scripted), RFQ_OK);
+        rsp_agent_destroy(b);
+        b = NULL;
+    }
     /* Start without responders is refused before any I/O. */
     rsp_agent_cfg_init(&cfg);
     assert_int_equal(rsp_agent_create(&b, &cfg, scripted), RFQ_OK);

@@ -12,20 +12,12 @@
 
 #include "rsp_cfg.h"
 
-static const char *const env_names[] = {"RFQ_FLEET_SIZE",
-                                        "RFQ_REGIONS",
-                                        "RFQ_RESPONDER_PREFIX",
-                                        "RFQ_BASE_FARE_MINOR",
-                                        "RFQ_PER_KM_MINOR",
-                                        "RFQ_THINK_MS_MIN",
-                                        "RFQ_THINK_MS_MAX",
-                                        "RFQ_DECLINE_PCT",
-                                        "RFQ_SEED",
-                                        "RFQ_LOG_LEVEL",
-                                        "RFQ_NATS_URL",
-                                        "RFQ_READY_FILE",
-                                        "RFQ_REDIS_URL",
-                                        NULL};
+static const char *const env_names[] = {
+    "RFQ_FLEET_SIZE",      "RFQ_REGIONS",           "RFQ_RESPONDER_PREFIX",
+    "RFQ_BASE_FARE_MINOR", "RFQ_PER_KM_MINOR",      "RFQ_THINK_MS_MIN",
+    "RFQ_THINK_MS_MAX",    "RFQ_DECLINE_PCT",       "RFQ_SEED",
+    "RFQ_LOG_LEVEL",       "RFQ_NATS_URL",          "RFQ_READY_FILE",
+    "RFQ_REDIS_URL",       "RFQ_NATS_INBOX_PREFIX", NULL};
 
 static int clean_env(void **state)
 {
@@ -66,6 +58,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.common.nats_url, "nats://127.0.0.1:4222");
     assert_string_equal(c.common.ready_file, "");
     assert_string_equal(c.log_level, "info");
+    assert_string_equal(c.nats_inbox_prefix, "_INBOX_responder"); /* the responder user's */
 }
 
 static void test_env_then_flags(void **state)
@@ -81,6 +74,7 @@ static void test_env_then_flags(void **state)
     setenv("RFQ_SEED", "18446744073709551615", 1);
     setenv("RFQ_NATS_URL", "nats://127.0.0.1:14222", 1);
     setenv("RFQ_READY_FILE", "/tmp/x.ready", 1);
+    setenv("RFQ_NATS_INBOX_PREFIX", "_INBOX_acme.r1", 1);
     struct rsp_cfg c;
     char err[256];
     assert_int_equal(load(&c, err, 1), RFQ_OK);
@@ -96,11 +90,13 @@ static void test_env_then_flags(void **state)
     assert_true(c.fleet.pricing.seed == UINT64_MAX);
     assert_string_equal(c.common.nats_url, "nats://127.0.0.1:14222");
     assert_string_equal(c.common.ready_file, "/tmp/x.ready");
+    assert_string_equal(c.nats_inbox_prefix, "_INBOX_acme.r1");
 
-    assert_int_equal(load(&c, err, 13, "--fleet", "7", "--regions=a,b,c", "--think-ms", "2:9",
+    assert_int_equal(load(&c, err, 14, "--fleet", "7", "--regions=a,b,c", "--think-ms", "2:9",
                           "--seed", "42", "--decline-pct=50", "--ready-file", "/tmp/y", "--prefix",
-                          "zebra"),
+                          "zebra", "--nats-inbox-prefix=_INBOX"),
                      RFQ_OK);
+    assert_string_equal(c.nats_inbox_prefix, "_INBOX");
     assert_int_equal(c.fleet.size, 7);
     assert_int_equal(c.fleet.n_regions, 3);
     assert_string_equal(c.fleet.regions[2], "c");
@@ -127,20 +123,11 @@ static void test_help(void **state)
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = '\0';
     fclose(f);
-    const char *must[] = {"RFQ_FLEET_SIZE",
-                          "RFQ_REGIONS",
-                          "RFQ_RESPONDER_PREFIX",
-                          "RFQ_BASE_FARE_MINOR",
-                          "RFQ_PER_KM_MINOR",
-                          "RFQ_THINK_MS_MIN",
-                          "RFQ_THINK_MS_MAX",
-                          "RFQ_DECLINE_PCT",
-                          "RFQ_SEED",
-                          "RFQ_NATS_URL",
-                          "RFQ_READY_FILE",
-                          "--think-ms",
-                          "--ready-file",
-                          NULL};
+    const char *must[] = {
+        "RFQ_FLEET_SIZE",   "RFQ_REGIONS",      "RFQ_RESPONDER_PREFIX", "RFQ_BASE_FARE_MINOR",
+        "RFQ_PER_KM_MINOR", "RFQ_THINK_MS_MIN", "RFQ_THINK_MS_MAX",     "RFQ_DECLINE_PCT",
+        "RFQ_SEED",         "RFQ_NATS_URL",     "RFQ_READY_FILE",       "RFQ_NATS_INBOX_PREFIX",
+        "--think-ms",       "--ready-file",     "--nats-inbox-prefix",  NULL};
     for (int i = 0; must[i]; i++)
         assert_non_null(strstr(buf, must[i]));
 }
@@ -171,6 +158,15 @@ static void test_refused(void **state)
         {"--nope", "1"},
         {"--log-level", "loud"},
         {"--base-fare-minor", "-1"},
+        {"--nats-inbox-prefix", ""},
+        {"--nats-inbox-prefix", "_INBOX.>"},
+        {"--nats-inbox-prefix", "_INBOX.*"},
+        {"--nats-inbox-prefix", "a..b"},
+        {"--nats-inbox-prefix", ".a"},
+        {"--nats-inbox-prefix", "a."},
+        {"--nats-inbox-prefix", "a b"},
+        {"--nats-inbox-prefix",
+         "_INBOX_0123456789012345678901234567890123456789012345678901234567890"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
