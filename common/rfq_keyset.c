@@ -93,20 +93,28 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 
 /* Mix path and its stat data into h. An atomic rename changes the inode, an in-place rewrite
  * the size or mtime/ctime: either changes the hash. */
+static uint64_t mix_i64(uint64_t h, int64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (uint64_t)(v >> (8 * i)) & 0xffu;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
 static uint64_t stat_mix(uint64_t h, const char *path)
 {
     struct stat st;
-    memset(&st, 0, sizeof(st));
     h = fnv1a(h, path, strlen(path) + 1);
-    if (stat(path, &st) != 0) {
-        int64_t missing = -1;
-        return fnv1a(h, &missing, sizeof(missing));
-    }
-    int64_t f[] = {(int64_t)st.st_dev,          (int64_t)st.st_ino,
-                   (int64_t)st.st_size,         (int64_t)st.st_mtim.tv_sec,
-                   (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_ctim.tv_sec,
-                   (int64_t)st.st_ctim.tv_nsec};
-    return fnv1a(h, f, sizeof(f));
+    if (stat(path, &st) != 0)
+        return mix_i64(h, -1);
+    h = mix_i64(h, (int64_t)st.st_dev);
+    h = mix_i64(h, (int64_t)st.st_ino);
+    h = mix_i64(h, (int64_t)st.st_size);
+    h = mix_i64(h, (int64_t)st.st_mtim.tv_sec);
+    h = mix_i64(h, (int64_t)st.st_mtim.tv_nsec);
+    h = mix_i64(h, (int64_t)st.st_ctim.tv_sec);
+    return mix_i64(h, (int64_t)st.st_ctim.tv_nsec);
 }
 
 #define STAMP_SEED 1469598103934665603ULL
