@@ -10,11 +10,15 @@
 #                 tests over a whole local stack: ctl_e2e and stack_smoke)
 #   smoke         build + only the local stack smoke test (deploy/local/smoke)
 #   asan          build into $(ASAN_DIR) with AddressSanitizer/UBSan and run the CTest tests
+#   fuzz          build the libFuzzer targets into $(FUZZ_DIR) (clang) and run each for
+#                 $(FUZZ_SECONDS) s on a copy of its corpus; a finding fails and prints its file
+#   fuzz-smoke    the same for 10 s per target (what CI runs)
 #   format        clang-format -i on every C source and header
 #   format-check  fail when clang-format would change a file
-#   clean         remove $(BUILD_DIR) and $(ASAN_DIR) (the run directory .run is kept)
+#   clean         remove $(BUILD_DIR), $(ASAN_DIR) and $(FUZZ_DIR) (the run directory .run is kept)
 #
-# Variables: BUILD_DIR (build), ASAN_DIR (build-asan), BUILD_TYPE (RelWithDebInfo),
+# Variables: BUILD_DIR (build), ASAN_DIR (build-asan), FUZZ_DIR (build-fuzz), FUZZ_SECONDS (60),
+# FUZZ_TARGETS (all), FUZZ_CC (clang-14, else clang), BUILD_TYPE (RelWithDebInfo),
 # CMAKE_ARGS (extra cmake arguments, e.g. -DRFQ_WERROR=ON), JOBS (nproc), CTEST_JOBS (2),
 # SKIP_DEPS=1 (do not check Debian packages, e.g. on another distribution).
 
@@ -23,6 +27,10 @@ SHELL := /bin/bash
 
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_submit fuzz_quote fuzz_request fuzz_jwt fuzz_route fuzz_keys fuzz_tenant_rec
+FUZZ_CC ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/null || echo clang)
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -31,12 +39,12 @@ SKIP_DEPS ?= 0
 
 DEB_PACKAGES := build-essential cmake pkg-config libnats-dev libhiredis-dev libjansson-dev \
 	libjwt-dev libmicrohttpd-dev libcmocka-dev uuid-dev libssl-dev libcurl4-openssl-dev \
-	nats-server redis-server openssl curl python3 clang-format
+	nats-server redis-server openssl curl python3 clang-format clang-14 libclang-rt-14-dev
 
 FORMAT_DIRS := common requester responder aggregator tests
 CTEST_FLAGS := --output-on-failure --no-tests=error
 
-.PHONY: deps build run stop status test smoke asan format format-check clean
+.PHONY: deps build run stop status test smoke asan fuzz-build fuzz fuzz-smoke format format-check clean
 # Prerequisites run in order (deps before build before the stack), even under make -j;
 # the compiler still runs in parallel inside `cmake --build -j`.
 .NOTPARALLEL:
@@ -97,6 +105,19 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_DIR) $(CTEST_FLAGS) -j$(CTEST_JOBS)
 
+# Only the fuzz targets are built in $(FUZZ_DIR): the instrumented copy of the code under test
+# lives in tests/fuzz, the normal libraries are not rebuilt with clang.
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_C_COMPILER=$(FUZZ_CC) \
+	  -DRFQ_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
 format:
 	@files=$$(find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort); \
 	if [ -n "$$files" ]; then clang-format -i $$files; fi; \
@@ -115,4 +136,4 @@ format-check:
 	echo "format-check: $$(echo "$$files" | grep -c .) files formatted"
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -38,6 +38,15 @@ struct agg_slot {
     int best_idx;         /* index into best, -1 when none */
 };
 
+/* Failed attempts of one message Redis refused (see AGG_POISON_DELIVERIES). */
+struct agg_poison {
+    uint64_t seq; /* stream sequence */
+    int fails;    /* 0: free entry */
+};
+/* Messages whose failures are remembered at once; one pushed out starts again from zero, which
+ * only delays its dead letter. */
+#define AGG_POISON_SLOTS 256
+
 struct agg_batch {
     int cap;
     struct agg_slot *slots;
@@ -45,6 +54,9 @@ struct agg_batch {
     struct agg_best_req *best;
     struct agg_dlq_entry *dead; /* dead letters of the batch */
     int *dead_slot;             /* slot index of each dead letter */
+    struct agg_poison poison[AGG_POISON_SLOTS];
+    int poison_next;  /* entry the next new failure takes */
+    int64_t touch_ns; /* when the batch was fetched or last touched (monotonic) */
 };
 
 static const struct rfq_log_ctx log_ctx = {.component = "aggregator"};
@@ -133,9 +145,43 @@ static void slot_check(struct agg_batch *b, struct agg_slot *s, int *n_items)
     s->item = (*n_items)++;
 }
 
+/* Error replies about the state of the Redis server, not about the quote: retried without
+ * counting towards the dead letter, however long they last. */
+static bool error_is_server_state(const char *err)
+{
+    static const char *const prefixes[] = {"LOADING",  "BUSY",     "OOM",
+                                           "MISCONF",  "READONLY", "MASTERDOWN",
+                                           "TRYAGAIN", "NOPERM",   "NOAUTH"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(err, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Count one failed attempt of the message at stream sequence seq; returns its failures so
+ * far, this one included. */
+static int poison_fail(struct agg_batch *b, uint64_t seq)
+{
+    for (int i = 0; i < AGG_POISON_SLOTS; i++)
+        if (b->poison[i].fails > 0 && b->poison[i].seq == seq)
+            return ++b->poison[i].fails;
+    struct agg_poison *p = &b->poison[b->poison_next];
+    b->poison_next = (b->poison_next + 1) % AGG_POISON_SLOTS;
+    p->seq = seq;
+    p->fails = 1;
+    return 1;
+}
+
+static void poison_forget(struct agg_batch *b, uint64_t seq)
+{
+    for (int i = 0; i < AGG_POISON_SLOTS; i++)
+        if (b->poison[i].fails > 0 && b->poison[i].seq == seq)
+            b->poison[i].fails = 0;
+}
+
 /* Turn the store outcome of one slot into its action and events. */
-static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
-                         struct agg_batch_stats *stats)
+static void slot_outcome(struct agg_batch *b, struct agg_slot *s,
+                         const struct agg_store_result *res, struct agg_batch_stats *stats)
 {
     struct rfq_log_ctx ctx = {"aggregator", s->q.tenant, s->q.rfq_id};
     switch (res->outcome) {
@@ -155,9 +201,21 @@ static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
     case AGG_OUT_DUPLICATE:
         stats->duplicates++;
         s->act = AGG_ACT_ACK;
+        /* A first delivery is a new stream message: the responder sent its answer again
+         * after the stream's 2-minute Nats-Msg-Id window (or under another id). Redis
+         * counted it; it is also dead-lettered. A redelivery is our own retry: counted only. */
+        if (s->delivered <= 1) {
+            s->act = AGG_ACT_DLQ;
+            s->reason = AGG_REASON_DUPLICATE;
+            snprintf(s->detail, sizeof(s->detail),
+                     "responder %s already answered (this is stream seq %llu; rfq is %s)",
+                     s->q.quote.responder_id, (unsigned long long)s->seq,
+                     res->status[0] ? res->status : "open");
+            break;
+        }
         /* A redelivered quote of a completed RFQ: the first attempt may have died between
          * Redis and the completed event, so publish it (again). */
-        if (s->delivered > 1 && strcmp(res->status, "completed") == 0) {
+        if (strcmp(res->status, "completed") == 0) {
             s->event_completed = true;
             stats->repaired++;
         }
@@ -199,10 +257,16 @@ static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
         snprintf(s->detail, sizeof(s->detail), "quote currency %s differs from the rfq's",
                  s->q.quote.currency);
         break;
-    case AGG_OUT_ERROR:
-        RFQ_LOG(&ctx, RFQ_ERROR, "redis refused quote (delivery %llu): %s",
-                (unsigned long long)s->delivered, res->error);
-        if (s->delivered >= AGG_POISON_DELIVERIES) {
+    case AGG_OUT_ERROR: {
+        /* Without a stream sequence (cannot happen on a pull consumer) the delivery count is
+         * all there is. */
+        int fails = error_is_server_state(res->error) ? 0
+                    : s->seq                          ? poison_fail(b, s->seq)
+                                                      : (int)s->delivered;
+        RFQ_LOG(&ctx, RFQ_ERROR, "redis refused quote (delivery %llu, failure %d): %s",
+                (unsigned long long)s->delivered, fails, res->error);
+        if (fails >= AGG_POISON_DELIVERIES) {
+            poison_forget(b, s->seq);
             s->act = AGG_ACT_DLQ;
             s->reason = AGG_REASON_STORE;
             snprintf(s->detail, sizeof(s->detail), "redis: %s", res->error);
@@ -210,10 +274,25 @@ static void slot_outcome(struct agg_slot *s, const struct agg_store_result *res,
             s->act = AGG_ACT_RETRY;
         }
         break;
+    }
     case AGG_OUT_RETRY:
         s->act = AGG_ACT_RETRY;
         break;
     }
+}
+
+/* Keep the batch's messages from being redelivered while it is still at work: once it has run
+ * AGG_TOUCH_MS since it was fetched or last touched (or always, with force, before a step that
+ * may take most of the ack wait), send each message an in-progress ack, which restarts its ack
+ * wait on the server. */
+static void batch_touch(struct agg_batch *b, int n, bool force)
+{
+    int64_t now = rfq_mono_ns();
+    if (!force && now - b->touch_ns < (int64_t)AGG_TOUCH_MS * 1000000)
+        return;
+    for (int i = 0; i < n; i++)
+        natsMsg_InProgress(b->slots[i].msg, NULL); /* a lost one costs a redelivery, no more */
+    b->touch_ns = now;
 }
 
 /* Look up the best quotes of the RFQs that need a completed event (once per RFQ). When the
@@ -273,6 +352,18 @@ static void dead_letter_all(struct agg_batch *b, const struct agg_batch_env *env
         e->dl.reason = agg_reason_str(s->reason);
         e->dl.detail = s->detail;
         e->dl.subject = natsMsg_GetSubject(s->msg);
+        e->dl.orig = s->msg; /* its safe headers go along */
+        if (!s->q.tenant[0] || !s->q.rfq_id[0]) {
+            /* A bad subject named neither: take them from the headers or the body. */
+            int dlen = natsMsg_GetDataLength(s->msg);
+            struct agg_quote_in in = {
+                .body = natsMsg_GetData(s->msg),
+                .len = dlen > 0 ? (size_t)dlen : 0,
+                .hdr_tenant = rfq_nats_header(s->msg, RFQ_HDR_TENANT),
+                .hdr_rfq_id = rfq_nats_header(s->msg, RFQ_HDR_ID),
+            };
+            agg_quote_context(&in, &s->q);
+        }
         e->dl.tenant = s->q.tenant[0] ? s->q.tenant : NULL;
         e->dl.rfq_id = s->q.rfq_id[0] ? s->q.rfq_id : NULL;
         e->data = natsMsg_GetData(s->msg);
@@ -330,6 +421,7 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
     int64_t now_ms = rfq_now_ms();
     int n_items = 0;
     rfq_status result = RFQ_OK;
+    b->touch_ns = rfq_mono_ns();
 
     for (int i = 0; i < n; i++) {
         struct agg_slot *s = &b->slots[i];
@@ -348,13 +440,20 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
             result = RFQ_EREDIS;
         for (int i = 0; i < n; i++)
             if (b->slots[i].item >= 0)
-                slot_outcome(&b->slots[i], &b->items[b->slots[i].item].result, stats);
+                slot_outcome(b, &b->slots[i], &b->items[b->slots[i].item].result, stats);
+        batch_touch(b, n, false);
         /* Also after a failure: completions then fail the lookup and are retried. */
         if (lookup_best(b, env, n) != RFQ_OK)
             result = RFQ_EREDIS;
     }
 
+    /* The DLQ wait may take most of the ack wait: start it with a fresh one. */
+    bool dead = false;
+    for (int i = 0; i < n && !dead; i++)
+        dead = b->slots[i].act == AGG_ACT_DLQ;
+    batch_touch(b, n, dead);
     dead_letter_all(b, env, n, stats);
+    batch_touch(b, n, false);
 
     for (int i = 0; i < n; i++)
         slot_events(b, &b->slots[i], env);

@@ -12,14 +12,23 @@
 #include "rfq_redis.h"
 #include "rfq_status.h"
 
-/* Deliveries after which a message Redis keeps refusing (error reply, not a lost
- * connection) is dead-lettered with reason "store" instead of retried. */
+/* Ack wait of the shared consumer, ms: how soon quotes held by a crashed aggregator come back.
+ * A batch holds its messages longer only after telling the server (in-progress acks every
+ * AGG_TOUCH_MS), and a redelivery never counts towards dead-lettering, so it can be short. */
+#define AGG_ACK_WAIT_MS 5000
+/* A batch that has run this long since it was fetched (or last touched) sends in-progress acks
+ * before its next step that may wait, ms. Fast batches never do. */
+#define AGG_TOUCH_MS 1000
+/* Failed attempts (Redis refused the quote with an error reply about the quote, not about its
+ * own state) after which a message is dead-lettered with reason "store" instead of retried.
+ * Counted by this process per stream sequence: the server's delivery count also counts the
+ * redeliveries after a crash, a stop or an ack-wait expiry, which say nothing about the quote. */
 #define AGG_POISON_DELIVERIES 5
 /* Delay before a message we could not store is redelivered, ms. */
 #define AGG_RETRY_DELAY_MS 1000
 /* How long a batch waits for the DLQ stream's PubAcks, ms (less once stopping, see
- * agg_dlq_publish). */
-#define AGG_DLQ_WAIT_MS 5000
+ * agg_dlq_publish). Below AGG_ACK_WAIT_MS with room for the events and acks that follow. */
+#define AGG_DLQ_WAIT_MS 3000
 
 /* Where a batch goes. All borrowed. */
 struct agg_batch_env {

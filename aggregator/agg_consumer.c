@@ -12,7 +12,7 @@
 #include "rfq_nats.h"
 #include "rfq_redis.h"
 
-#define AGG_ACK_WAIT_NS ((int64_t)30 * 1000000000) /* contract: AckWait 30 s */
+#define AGG_ACK_WAIT_NS ((int64_t)AGG_ACK_WAIT_MS * 1000000) /* see agg_batch.h */
 #define AGG_MAX_ACK_PENDING 65536
 #define AGG_BACKOFF_MAX_MS 1000
 #define AGG_CHECK_IDLE_MS 10000 /* while idle, verify the consumer still exists this often */
@@ -31,8 +31,8 @@ struct agg_consumer {
 
 static const struct rfq_log_ctx log_ctx = {.component = "aggregator"};
 
-/* Create the durable consumer, or bring an existing one to our configuration. Several
- * aggregators racing here all end with the same consumer. */
+/* Create the durable consumer, or bring an existing one to our configuration (e.g. the ack
+ * wait of an older release). Several aggregators racing here all end with the same consumer. */
 static rfq_status ensure_consumer(jsCtx *js)
 {
     jsConsumerConfig cc;

@@ -32,6 +32,10 @@ const char *agg_reason_str(agg_reason r)
         return "overflow";
     case AGG_REASON_STORE:
         return "store";
+    case AGG_REASON_OVERSIZE:
+        return "oversize";
+    case AGG_REASON_DUPLICATE:
+        return "duplicate";
     }
     return "unknown";
 }
@@ -81,6 +85,11 @@ agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quo
                       "subject is not rfq.v1.quote.<tenant>.<rfq_id>");
     }
 
+    /* Not even parsed: a quote is a few hundred bytes. */
+    if (in->len > (size_t)AGG_QUOTE_MAX)
+        return refuse(AGG_REASON_OVERSIZE, detail, cap, "body is %zu bytes, over the %d-byte limit",
+                      in->len, AGG_QUOTE_MAX);
+
     struct rfq_err err = {{0}, {0}};
     if (rfq_quote_decode(&out->quote, in->body, in->len, &err) != RFQ_OK) {
         agg_reason r = classify_decode_failure(in->body, in->len);
@@ -105,4 +114,24 @@ agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quo
                       "Rfq-Responder header %.*s differs from body responder_id %s", HDR_SHOWN,
                       in->hdr_responder, out->quote.responder_id);
     return AGG_REASON_NONE;
+}
+
+void agg_quote_context(const struct agg_quote_in *in, struct agg_checked_quote *out)
+{
+    if (!out->tenant[0] && in->hdr_tenant && rfq_tenant_valid(in->hdr_tenant))
+        snprintf(out->tenant, sizeof(out->tenant), "%s", in->hdr_tenant);
+    if (out->rfq_id[0])
+        return;
+    if (in->hdr_rfq_id && rfq_ident_valid(in->hdr_rfq_id)) {
+        snprintf(out->rfq_id, sizeof(out->rfq_id), "%s", in->hdr_rfq_id);
+        return;
+    }
+    if (!in->body || in->len == 0 || in->len > (size_t)AGG_QUOTE_MAX)
+        return;
+    json_error_t jerr;
+    json_t *root = json_loadb(in->body, in->len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *id = json_string_value(json_object_get(root, "rfq_id"));
+    if (id && rfq_ident_valid(id))
+        snprintf(out->rfq_id, sizeof(out->rfq_id), "%s", id);
+    json_decref(root);
 }

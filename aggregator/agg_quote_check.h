@@ -12,7 +12,7 @@
  * contract; AGG_REASON_STORE is ours: Redis kept failing on this one message. */
 typedef enum {
     AGG_REASON_NONE = 0,    /* accepted */
-    AGG_REASON_BAD_JSON,    /* empty, oversized, or not a JSON object */
+    AGG_REASON_BAD_JSON,    /* empty, or not a JSON object */
     AGG_REASON_SCHEMA,      /* JSON object, but not a valid quote */
     AGG_REASON_SUBJECT,     /* subject is not rfq.v1.quote.<tenant>.<rfq_id> */
     AGG_REASON_MISMATCH,    /* body rfq_id or a header disagrees with the subject */
@@ -22,7 +22,13 @@ typedef enum {
     AGG_REASON_CURRENCY,    /* quote currency differs from the RFQ's */
     AGG_REASON_STORE,       /* Redis refused the store repeatedly (poison message) */
     AGG_REASON_OVERFLOW,    /* the RFQ already holds the most answers it keeps */
+    AGG_REASON_OVERSIZE,    /* body over AGG_QUOTE_MAX bytes */
+    AGG_REASON_DUPLICATE,   /* a new stream message from a responder that already answered */
 } agg_reason;
+
+/* Largest quote body looked at, bytes; a bigger one is dead-lettered unread as "oversize".
+ * (The stream itself refuses messages over 64 KiB at publish time.) */
+#define AGG_QUOTE_MAX RFQ_BODY_MAX
 
 /* Stable code of a reason ("bad_json", ...; "ok" for AGG_REASON_NONE); static, never NULL. */
 const char *agg_reason_str(agg_reason r);
@@ -50,5 +56,11 @@ struct agg_checked_quote {
  * human-readable detail into detail[cap] on refusal. Never fails on any input bytes. */
 agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quote *out,
                            char *detail, size_t cap);
+
+/* Dead-letter context of a refused quote whose subject did not name them (out->tenant or
+ * out->rfq_id ""): the tenant from a valid Rfq-Tenant header; the RFQ id from a valid Rfq-Id
+ * header, else from the body's rfq_id when the body is a JSON object naming a valid one.
+ * Fields already set are kept. Pure. */
+void agg_quote_context(const struct agg_quote_in *in, struct agg_checked_quote *out);
 
 #endif

@@ -6,9 +6,11 @@
 #include "agg_cfg.h"
 #include "rfq_cfg.h"
 #include "rfq_log.h"
+#include "rfq_mem.h"
 
 int main(int argc, char **argv)
 {
+    rfq_mem_tune();
     rfq_log_set_level(rfq_env_str("RFQ_LOG_LEVEL", "info"));
     struct agg_cfg cfg;
     bool help = false;

@@ -263,10 +263,11 @@ static rfq_status check_claims(const rfq_jwt_verifier *v, json_t *c, int64_t now
     const char *tenant = json_string_value(json_object_get(c, "tenant_id"));
     if (!tenant || !rfq_tenant_valid(tenant))
         return rfq_err_set(err, RFQ_EAUTH, "tenant_id", "missing or invalid tenant_id claim");
-    const char *tier = json_string_value(json_object_get(c, "tier"));
-    if (!tier)
-        tier = "basic";
-    if (!tier_valid(tier))
+    /* Only a missing tier means basic: a tier claim of another type (1, null, [...]) is as
+     * unknown as "gold", not a quiet downgrade. */
+    json_t *tier_claim = json_object_get(c, "tier");
+    const char *tier = tier_claim ? json_string_value(tier_claim) : "basic";
+    if (!tier || !tier_valid(tier))
         return rfq_err_set(err, RFQ_EAUTH, "tier", "unknown tier");
     const char *sub = json_string_value(json_object_get(c, "sub"));
     memset(out, 0, sizeof(*out));

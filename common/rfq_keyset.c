@@ -356,6 +356,17 @@ static void dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
+/* The first 32 bytes of a member name from the file, bytes outside printable ASCII as '?':
+ * the error goes to logs as JSON, where a UTF-8 character cut in two is invalid. */
+static const char *name_for_error(char out[33], const char *name)
+{
+    size_t n = 0;
+    for (; name[n] && n < 32; n++)
+        out[n] = (unsigned char)name[n] >= 0x20 && (unsigned char)name[n] < 0x7f ? name[n] : '?';
+    out[n] = '\0';
+    return out;
+}
+
 static int only_members(json_t *obj, const char *const *allowed, const char **bad)
 {
     const char *name;
@@ -381,8 +392,10 @@ static rfq_status load_entry(rfq_keyset *ks, json_t *e, size_t i, const char *di
     const char *bad = NULL;
     if (!json_is_object(e))
         return rfq_err_set(err, RFQ_EINVAL, "keys", "keys[%zu] is not an object", i);
+    char shown[33];
     if (!only_members(e, allowed, &bad))
-        return rfq_err_set(err, RFQ_EINVAL, "keys", "keys[%zu]: unknown member \"%.32s\"", i, bad);
+        return rfq_err_set(err, RFQ_EINVAL, "keys", "keys[%zu]: unknown member \"%s\"", i,
+                           name_for_error(shown, bad));
     const char *kid = json_string_value(json_object_get(e, "kid"));
     if (!rfq_kid_valid(kid))
         return rfq_err_set(err, RFQ_EINVAL, "keys",
@@ -451,13 +464,14 @@ static rfq_status load_set_file(rfq_keyset *ks, const char *path, struct rfq_key
                            path, jerr.line, jerr.column);
     static const char *const allowed[] = {"keys", NULL};
     const char *bad = NULL;
+    char name[33];
     json_t *keys = json_object_get(root, "keys");
     rfq_status st = RFQ_OK;
     if (!json_is_object(root) || !json_is_array(keys))
         st = rfq_err_set(err, RFQ_EINVAL, "keys", "key set %s: expected {\"keys\":[...]}", path);
     else if (!only_members(root, allowed, &bad))
-        st =
-            rfq_err_set(err, RFQ_EINVAL, "keys", "key set %s: unknown member \"%.32s\"", path, bad);
+        st = rfq_err_set(err, RFQ_EINVAL, "keys", "key set %s: unknown member \"%s\"", path,
+                         name_for_error(name, bad));
     else if (json_array_size(keys) < 1 || json_array_size(keys) > RFQ_KEYSET_KEYS_MAX)
         st = rfq_err_set(err, RFQ_EINVAL, "keys", "key set %s: it must hold 1..%d keys", path,
                          RFQ_KEYSET_KEYS_MAX);

@@ -19,6 +19,19 @@ struct rfq_limits rfq_limits_default(void)
     return l;
 }
 
+/* s cut to cap - 1 bytes with every byte outside printable ASCII made '?'. Parser messages
+ * quote the input near the fault (jansson may cut a UTF-8 character there) and keys are the
+ * client's: the message goes into JSON error bodies, which must be valid UTF-8, and into
+ * headers and logs. Returns out. */
+static const char *printable(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < cap; n++)
+        out[n] = (unsigned char)s[n] >= 0x20 && (unsigned char)s[n] < 0x7f ? s[n] : '?';
+    out[n] = '\0';
+    return out;
+}
+
 json_t *rfq_json_parse_object(const char *buf, size_t len, size_t max_len, struct rfq_err *err)
 {
     if (!buf || len == 0) {
@@ -33,8 +46,9 @@ json_t *rfq_json_parse_object(const char *buf, size_t len, size_t max_len, struc
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        char text[sizeof(jerr.text)];
         rfq_err_set(err, RFQ_EINVAL, "", "invalid JSON at line %d column %d: %s", jerr.line,
-                    jerr.column, jerr.text);
+                    jerr.column, printable(text, sizeof(text), jerr.text));
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -164,8 +178,11 @@ static rfq_status only_known_keys(json_t *obj, const char *const *known, struct 
         bool ok = false;
         for (const char *const *k = known; *k; k++)
             ok = ok || strcmp(*k, key) == 0;
-        if (!ok)
-            return rfq_err_set(err, RFQ_EINVAL, "", "unknown field \"%.40s\"", key);
+        if (!ok) {
+            char name[41];
+            return rfq_err_set(err, RFQ_EINVAL, "", "unknown field \"%s\"",
+                               printable(name, sizeof(name), key));
+        }
     }
     return RFQ_OK;
 }

@@ -1,11 +1,14 @@
 /* rfq_nats: connection options, streams and dead letters. */
 #include "rfq_nats.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "rfq_cfg.h"
+#include "rfq_dlq.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 
@@ -32,10 +35,21 @@ static void on_disconnected(natsConnection *nc, void *closure)
     RFQ_LOG(&nats_log_ctx, RFQ_WARN, "nats disconnected, reconnecting");
 }
 
+/* Monotonic time of the latest reconnection of any connection of the process, 0 = none. */
+static _Atomic int64_t last_reconnect_ns;
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
+    (void)nc;
     (void)closure;
+    atomic_store(&last_reconnect_ns, rfq_mono_ns());
     RFQ_LOG(&nats_log_ctx, RFQ_INFO, "nats reconnected");
+}
+
+int64_t rfq_nats_since_reconnect_ms(void)
+{
+    int64_t t = atomic_load(&last_reconnect_ns);
+    return t ? (rfq_mono_ns() - t) / 1000000 : INT64_MAX;
 }
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
@@ -222,9 +236,21 @@ rfq_status rfq_dlq_msg_create(natsMsg **out, const struct rfq_dead_letter *dl, c
         s = natsMsgHeader_Set(m, RFQ_HDR_TENANT, dl->tenant);
     if (s == NATS_OK && dl->rfq_id)
         s = natsMsgHeader_Set(m, RFQ_HDR_ID, dl->rfq_id);
+    if (s == NATS_OK && dl->reply)
+        s = natsMsgHeader_Set(m, RFQ_HDR_DLQ_REPLY, dl->reply);
     if (s != NATS_OK) {
         natsMsg_Destroy(m);
         return rfq_nats_status(s);
+    }
+    if (dl->orig && (st = rfq_dlq_copy_headers(m, dl->orig, dl->tenant, dl->rfq_id)) != RFQ_OK) {
+        natsMsg_Destroy(m);
+        if (st == RFQ_ENOMEM)
+            return st;
+        /* Headers the library will not copy must not keep the message out of the DLQ (the
+         * caller would retry it forever): send it without them. */
+        struct rfq_dead_letter bare = *dl;
+        bare.orig = NULL;
+        return rfq_dlq_msg_create(out, &bare, data, len);
     }
     *out = m;
     return RFQ_OK;

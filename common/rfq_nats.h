@@ -4,6 +4,7 @@
 #define RFQ_NATS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <nats/nats.h>
 
@@ -37,6 +38,11 @@ rfq_status rfq_nats_connect(natsConnection **out, const char *url, const char *n
 rfq_status rfq_nats_connect_inbox(natsConnection **out, const char *url, const char *name,
                                   bool send_asap, int wait_ms, const char *inbox_prefix);
 
+/* Milliseconds since a connection of this process last reconnected to a server after losing
+ * it (INT64_MAX when none has). Other clients reconnect and resubscribe at about the same
+ * time, so core NATS fan-out published right after a reconnection may reach no one. */
+int64_t rfq_nats_since_reconnect_ms(void);
+
 /* Header value (borrowed from msg) or NULL when absent. */
 const char *rfq_nats_header(natsMsg *msg, const char *key);
 
@@ -52,13 +58,18 @@ struct rfq_dead_letter {
     const char *subject; /* subject the message originally arrived on */
     const char *tenant;  /* when known */
     const char *rfq_id;  /* when known */
+    natsMsg *orig;       /* the refused message: its safe headers are kept (rfq_dlq.h); may be
+                            NULL */
+    const char *reply;   /* its reply subject when that is a return address (RFQs), else NULL */
 };
 
 /* Publish data to rfq.v1.dlq.<stage> and wait for the stream's PubAck, so the dead letter
  * is durable before the caller acknowledges the original. */
 rfq_status rfq_dlq_publish(jsCtx *js, const struct rfq_dead_letter *dl, const void *data, int len);
 
-/* The dead-letter message rfq_dlq_publish sends (subject and headers), for callers that
+/* The dead-letter message rfq_dlq_publish sends (subject and headers: Rfq-Dlq-Reason,
+ * -Detail, -Subject, -Reply, Rfq-Tenant, Rfq-Id, then orig's safe headers as
+ * rfq_dlq_copy_headers keeps them), for callers that
  * publish many asynchronously and wait for the PubAcks once. *out is new (natsMsg_Destroy). */
 rfq_status rfq_dlq_msg_create(natsMsg **out, const struct rfq_dead_letter *dl, const void *data,
                               int len);

@@ -78,8 +78,16 @@ static rfq_status decode_obj(struct rfq_tenant_rec *r, json_t *o, struct rfq_err
         size_t i = 0;
         while (KNOWN[i] && strcmp(KNOWN[i], key) != 0)
             i++;
-        if (!KNOWN[i])
-            return rfq_err_set(err, RFQ_EINVAL, key, "unknown field %.40s", key);
+        if (!KNOWN[i]) {
+            /* The key is the writer's: printable ASCII only in the message (see rfq_msg). */
+            char name[41];
+            size_t n = 0;
+            for (; key[n] && n + 1 < sizeof(name); n++)
+                name[n] =
+                    (unsigned char)key[n] >= 0x20 && (unsigned char)key[n] < 0x7f ? key[n] : '?';
+            name[n] = '\0';
+            return rfq_err_set(err, RFQ_EINVAL, name, "unknown field %s", name);
+        }
     }
     const char *tenant = json_string_value(json_object_get(o, "tenant_id"));
     if (!tenant || !rfq_tenant_valid(tenant))

@@ -11,6 +11,7 @@
 #include "req_server.h"
 #include "rfq_cfg.h"
 #include "rfq_log.h"
+#include "rfq_mem.h"
 
 /* SIGHUP asks for a key-set reload; the main loop does it (not signal-safe work). */
 static volatile sig_atomic_t reload_requested;
@@ -44,6 +45,10 @@ static void usage(FILE *f)
           "                    secret file (>= 32 bytes) the tenants' Redis passwords derive\n"
           "                    from, shared with rfqctl tenant: reads run as the tenant's own\n"
           "                    Redis user rfq-t-<tenant> (unset: as the service user)\n"
+          "  RFQ_SHED_BACKLOG  quotes waiting for the aggregators beyond which new RFQs get\n"
+          "                    503 with Retry-After (20000; 0 = no limit)\n"
+          "  RFQ_SHED_REDIS_MS Redis PING round trip beyond which new RFQs get 503 (200;\n"
+          "                    0 = no limit); both measured every RFQ_SHED_INTERVAL_MS (250)\n"
           "  RFQ_NATS_URL      nats://[user:password@]host:port (nats://127.0.0.1:4222)\n"
           "  RFQ_REDIS_URL     redis://[user:password@]host:port (redis://127.0.0.1:6379);\n"
           "                    the service user, e.g. redis://rfq-svc:PASSWORD@127.0.0.1:6379.\n"
@@ -55,6 +60,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    rfq_mem_tune();
     struct rfq_log_ctx log = {.component = "requester"};
     const char *ready_file = NULL;
     for (int i = 1; i < argc; i++) {

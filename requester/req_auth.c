@@ -153,12 +153,14 @@ rfq_status req_auth_parse_bearer(const char *header, const char **token, size_t 
     const char *start = p;
     while (token68_char(*p))
         p++;
+    /* token68 needs one character before any '=' (RFC 7235 2.1): "Bearer ===" is no token. */
+    const char *chars_end = p;
     while (*p == '=')
         p++;
     const char *end = p;
     while (*p == ' ' || *p == '\t')
         p++;
-    if (*p != '\0' || end == start)
+    if (*p != '\0' || chars_end == start)
         return RFQ_EAUTH;
     if ((size_t)(end - start) > RFQ_JWT_MAX)
         return RFQ_ETOOBIG;

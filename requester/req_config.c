@@ -74,5 +74,18 @@ rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err)
     cfg->redis_max_conns = 64;
     cfg->publish_flush_ms = 2000;
     cfg->submit_workers = 4;
+    cfg->shed_backlog = rfq_env_int("RFQ_SHED_BACKLOG", 20000);
+    if (cfg->shed_backlog < 0)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_SHED_BACKLOG", "RFQ_SHED_BACKLOG must be >= 0");
+    int64_t redis_ms = rfq_env_int("RFQ_SHED_REDIS_MS", 200);
+    if (redis_ms < 0 || redis_ms > 60000)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_SHED_REDIS_MS",
+                           "RFQ_SHED_REDIS_MS must be 0..60000");
+    cfg->shed_redis_ms = (int)redis_ms;
+    int64_t every = rfq_env_int("RFQ_SHED_INTERVAL_MS", 250);
+    if (every < 10 || every > 10000)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_SHED_INTERVAL_MS",
+                           "RFQ_SHED_INTERVAL_MS must be 10..10000");
+    cfg->shed_interval_ms = (int)every;
     return RFQ_OK;
 }

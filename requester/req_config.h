@@ -26,6 +26,11 @@ struct req_config {
     int redis_max_conns;          /* Redis pool size cap */
     int publish_flush_ms;         /* how long to wait for the NATS server to confirm a scatter */
     int submit_workers;           /* queue subscriptions on rfq.v1.submit (parallel handlers) */
+    int64_t shed_backlog;         /* RFQ_SHED_BACKLOG, 20000: quotes waiting for the aggregators
+                                     beyond which submits get 503 (0 = no limit) */
+    int shed_redis_ms;            /* RFQ_SHED_REDIS_MS, 200: Redis PING round trip beyond which
+                                     submits get 503 (0 = no limit) */
+    int shed_interval_ms;         /* RFQ_SHED_INTERVAL_MS, 250: how often both are measured */
 };
 
 /* Parse "host:port", "[v6]:port" or ":port" into host/port. Pure. */

@@ -17,6 +17,7 @@
 #include "req_read.h"
 #include "req_reply.h"
 #include "req_route.h"
+#include "req_shed.h"
 #include "req_sse.h"
 #include "req_submit.h"
 #include "req_tenant.h"
@@ -95,12 +96,18 @@ static enum MHD_Result serve_health(struct req_http *h, struct MHD_Connection *c
 {
     int nats_ok = 0, redis_ok = 0;
     req_server_health(h->srv, &nats_ok, &redis_ok);
+    /* Shedding is reported, not a failure: reads are served, and every requester sees the
+     * same backlog, so taking this one out of a balancer would not help. */
+    int64_t backlog = -1;
+    enum req_shed_cause shed = req_shed_now(h->srv->shed, &backlog);
     struct req_reply rep;
     req_reply_init(&rep);
     req_reply_json(&rep, nats_ok && redis_ok ? 200 : 503,
-                   json_pack("{s:s,s:s,s:s}", "status", nats_ok && redis_ok ? "ok" : "degraded",
-                             "nats", nats_ok ? "connected" : "disconnected", "redis",
-                             redis_ok ? "ok" : "down"));
+                   json_pack("{s:s,s:s,s:s,s:s?,s:o}", "status",
+                             nats_ok && redis_ok ? "ok" : "degraded", "nats",
+                             nats_ok ? "connected" : "disconnected", "redis",
+                             redis_ok ? "ok" : "down", "shedding", req_shed_cause_str(shed),
+                             "backlog", backlog >= 0 ? json_integer(backlog) : json_null()));
     return send_reply(conn, r, &rep);
 }
 

@@ -9,6 +9,7 @@
 #include "req_auth.h"
 #include "req_http.h"
 #include "req_nats_submit.h"
+#include "req_shed.h"
 #include "req_tenant_redis.h"
 #include "rfq_nats.h"
 #include "rfq_redis.h"
@@ -81,7 +82,11 @@ fail:
 
 rfq_status req_server_start(struct req_server *s, struct rfq_err *err)
 {
-    rfq_status st = req_http_start(&s->http, s, err);
+    /* Before intake: submits consult it. */
+    rfq_status st = req_shed_start(&s->shed, s);
+    if (st != RFQ_OK)
+        return rfq_err_set(err, st, "RFQ_SHED_BACKLOG", "cannot start the load-shedding monitor");
+    st = req_http_start(&s->http, s, err);
     if (st != RFQ_OK)
         return st;
     st = req_nats_submit_start(&s->submit, s, s->cfg.submit_workers);
@@ -114,6 +119,8 @@ void req_server_stop(struct req_server *s)
         usleep(10 * 1000);
     req_http_stop(s->http);
     s->http = NULL;
+    req_shed_stop(s->shed); /* after intake: no submit reads it any more */
+    s->shed = NULL;
     RFQ_LOG(&s->log, RFQ_INFO, "stopped");
 }
 

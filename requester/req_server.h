@@ -16,6 +16,7 @@
 struct req_auth;
 struct req_http;
 struct req_nats_submit;
+struct req_shed;
 struct req_tenant_redis;
 struct rfq_tenant_view;
 
@@ -32,6 +33,7 @@ struct req_server {
     atomic_int open_streams;        /* event streams between req_sse_open and req_sse_close */
     struct req_http *http;          /* owned; NULL until started */
     struct req_nats_submit *submit; /* owned; NULL until started */
+    struct req_shed *shed;          /* owned; load-shedding monitor, NULL when off or stopped */
     struct rfq_log_ctx log;         /* component "requester" */
 };
 

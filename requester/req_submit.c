@@ -7,11 +7,16 @@
 
 #include "req_auth.h"
 #include "req_quota.h"
+#include "req_shed.h"
 #include "req_tenant.h"
 #include "rfq_ids.h"
 #include "rfq_msg.h"
 #include "rfq_nats.h"
 #include "rfq_redis.h"
+
+/* How long after a NATS reconnection submits are still refused (503), ms: our responders
+ * resubscribe within about 350 ms of the server's return (250 ms reconnect wait plus jitter). */
+#define REQ_SCATTER_GRACE_MS 1000
 
 /* The tenant-wide keys create_rfq touches besides the RFQ's own: quota state, open set and
  * the usage hash of the RFQ's creation month (the undo decrements the same month). */
@@ -141,6 +146,11 @@ static rfq_status scatter(struct req_server *s, const struct rfq_request *r, con
     natsMsg_Destroy(m);
     if (ns == NATS_OK)
         ns = natsConnection_FlushTimeout(s->nc, s->cfg.publish_flush_ms);
+    /* Written while the connection was down, the scatter waited in nats.c's reconnect buffer
+     * and went out, with the flush's PING, to the server just come back, where the responders
+     * are still resubscribing: it reached no one. */
+    if (ns == NATS_OK && rfq_nats_since_reconnect_ms() < REQ_SCATTER_GRACE_MS)
+        ns = NATS_CONNECTION_DISCONNECTED;
     return rfq_nats_status(ns);
 }
 
@@ -190,6 +200,9 @@ void req_submit_run(struct req_server *s, const struct rfq_identity *who, const 
                     size_t len, const char *traceparent, struct req_reply *out)
 {
     struct rfq_err err = {{0}, {0}};
+    /* Overloaded: refuse before any work, so that nothing is stored that cannot finish. */
+    if (req_shed_refuse(s->shed, out))
+        return;
     struct rfq_request req;
     memset(&req, 0, sizeof(req));
     struct rfq_tenant_settings settings;
@@ -205,8 +218,11 @@ void req_submit_run(struct req_server *s, const struct rfq_identity *who, const 
         return;
     }
     /* While disconnected, nats.c would buffer the scatter and send it after a reconnect, long
-     * after we answered 503: refuse before storing anything. */
-    if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED) {
+     * after we answered 503: refuse before storing anything. Just after a reconnection the
+     * responders are still resubscribing (their clients retry every 250 ms or so): a scatter
+     * then reaches none of them, so refuse for REQ_SCATTER_GRACE_MS more. */
+    if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED ||
+        rfq_nats_since_reconnect_ms() < REQ_SCATTER_GRACE_MS) {
         req_reply_error(out, 503, "messaging unavailable");
         return;
     }

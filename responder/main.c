@@ -4,12 +4,14 @@
 
 #include "rfq_cfg.h"
 #include "rfq_log.h"
+#include "rfq_mem.h"
 #include "rsp_agent.h"
 #include "rsp_cfg.h"
 #include "rsp_fleet.h"
 
 int main(int argc, char **argv)
 {
+    rfq_mem_tune();
     struct rfq_log_ctx ctx = {.component = "responder"};
     struct rsp_cfg cfg;
     char err[256];

@@ -11,9 +11,11 @@
 #include <nats/nats.h>
 
 #include "rfq_cfg.h"
+#include "rfq_dlq.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
+#include "rsp_dlq.h"
 #include "rsp_sched.h"
 
 #define RSP_HDR_MSG_ID "Nats-Msg-Id"
@@ -29,7 +31,7 @@ static const char rsp_component[] = "responder";
 #define RSP_COUNTERS(X) \
     X(received) X(bad) X(expired) X(unrouted) X(asked) X(quotes) X(declines) X(no_answer) \
     X(invalid) X(late) X(cancelled) X(send_errors) X(acked) X(duplicates) X(ack_errors) \
-    X(retries)
+    X(retries) X(shed) X(dead_lettered) X(dlq_dropped)
 // clang-format on
 
 struct rsp_counters {
@@ -64,7 +66,9 @@ struct rsp_ack_state {
     struct rsp_counters *counters; /* the agent's while it lives, then NULL */
     struct rsp_counters own;       /* used once the agent is gone */
     struct rsp_log_limit limit;
-    int ack_wait_ms; /* MaxWait of a re-sent quote */
+    int ack_wait_ms;   /* MaxWait of a re-sent quote */
+    rsp_ack_fn on_ack; /* the agent's cfg.on_ack, called while counters is set */
+    void *ack_closure;
 };
 
 struct rsp_hosted {
@@ -99,6 +103,7 @@ struct rsp_agent {
     struct rsp_ack_state *ack; /* see struct rsp_ack_state */
     struct rsp_counters counters;
     struct rsp_log_limit limit;
+    struct rsp_dlq_bucket dlq_bucket; /* dead letters of refused RFQs, rate-limited */
 };
 
 /* One decided answer waiting for its think time. Owns itself; reply subject stored inline. */
@@ -154,6 +159,8 @@ rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rs
     a->cfg.inbox_prefix = a->inbox_prefix;
     a->ack->counters = &a->counters;
     a->ack->ack_wait_ms = cfg->ack_wait_ms;
+    a->ack->on_ack = cfg->on_ack;
+    a->ack->ack_closure = cfg->ack_closure;
     if (pthread_mutex_init(&a->ack->mu, NULL) != 0)
         goto out_free;
     if (pthread_mutex_init(&a->fn_mu, NULL) != 0)
@@ -164,6 +171,7 @@ rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rs
         goto out_sub_mutex;
     if ((st = rsp_sched_create(&a->sched)) != RFQ_OK)
         goto out_sub_cond;
+    rsp_dlq_bucket_init(&a->dlq_bucket, RSP_DLQ_RATE, RSP_DLQ_BURST);
     *out = a;
     return RFQ_OK;
 out_sub_cond:
@@ -274,6 +282,10 @@ static void on_pub_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, vo
         COUNT(c, duplicates);
     if (!pa)
         COUNT(c, ack_errors);
+    if (st->on_ack && st->counters)
+        st->on_ack(st->ack_closure, rfq_nats_header(m, RFQ_HDR_TENANT),
+                   rfq_nats_header(m, RFQ_HDR_ID), rfq_nats_header(m, RFQ_HDR_RESPONDER),
+                   pa != NULL, dup);
     rfq_log_level lvl = pa ? RFQ_DEBUG : RFQ_WARN;
     if ((dup || pae) && lvl >= rfq_log_min_level && (pa || log_allowed(&st->limit))) {
         struct rfq_log_ctx ctx = {.component = rsp_component,
@@ -371,12 +383,15 @@ static void pending_free(struct rsp_pending *p)
     }
 }
 
-/* Scheduler task: send when due, or count the answer as cancelled at shutdown. */
-static void pending_task(void *arg, bool cancelled)
+/* Scheduler task: send when due; count the answer as cancelled at shutdown, or as shed when
+ * the scheduler was behind and reached it only after the RFQ's deadline. */
+static void pending_task(void *arg, rsp_task_why why)
 {
     struct rsp_pending *p = arg;
-    if (cancelled)
+    if (why == RSP_TASK_CANCELLED)
         COUNT(&p->agent->counters, cancelled);
+    else if (why == RSP_TASK_EXPIRED)
+        COUNT(&p->agent->counters, shed);
     else
         pending_send(p);
     pending_free(p);
@@ -534,35 +549,92 @@ static void ask_one(rsp_agent *a, const struct rsp_hosted *h, const struct rfq_r
         pending_free(p);
         return;
     }
-    st = rsp_sched_at(a->sched, decided_ns + (int64_t)think_ms * 1000000, pending_task, p);
+    /* Worthless once the deadline passes: a scheduler that falls behind drops it unsent. */
+    int64_t expire_ns = decided_ns + (rfq->deadline_ms - rfq_now_ms()) * 1000000;
+    st = rsp_sched_at_until(a->sched, decided_ns + (int64_t)think_ms * 1000000, expire_ns,
+                            pending_task, p);
     if (st != RFQ_OK) {
         COUNT(&a->counters, cancelled);
         pending_free(p);
     }
 }
 
-/* Count and log (rate-limited) a dropped RFQ; returns st. */
+/* Why an RFQ is refused, for the dead letter. Strings borrowed. */
+struct rsp_refusal {
+    const char *reason; /* DLQ reason code */
+    const char *why;    /* detail */
+    const char *tenant; /* when known */
+    const char *rfq_id; /* when known */
+    natsMsg *m;         /* the message as received; NULL when not from NATS (no dead letter) */
+    const char *reply;  /* its reply subject */
+};
+
+/* Dead-letter a refused RFQ unless the bucket is empty (a flood of bad RFQs must not become
+ * a flood of writes to the DLQ stream); drops are counted. */
+static void dead_letter(rsp_agent *a, const struct rfq_log_ctx *ctx, const char *subject,
+                        const struct rsp_refusal *f)
+{
+    if (!f->m || !a->nc)
+        return;
+    if (!rsp_dlq_bucket_take(&a->dlq_bucket, rfq_mono_ns())) {
+        COUNT(&a->counters, dlq_dropped);
+        return;
+    }
+    struct rfq_dead_letter dl = {
+        .stage = RSP_DLQ_STAGE,
+        .reason = f->reason,
+        .detail = f->why,
+        .subject = subject,
+        .tenant = f->tenant && rfq_tenant_valid(f->tenant) ? f->tenant : NULL,
+        .rfq_id = f->rfq_id && rfq_ident_valid(f->rfq_id) ? f->rfq_id : NULL,
+        /* the return address, so a replay can send the RFQ through the stage again */
+        .reply = f->reply && rfq_dlq_subject_valid(f->reply) ? f->reply : NULL,
+    };
+    rfq_status st = rsp_dlq_publish(a->nc, &dl, f->m);
+    if (st == RFQ_OK) {
+        COUNT(&a->counters, dead_lettered);
+        return;
+    }
+    COUNT(&a->counters, dlq_dropped);
+    if (log_allowed(&a->limit))
+        RFQ_LOG(ctx, RFQ_WARN, "dead letter of a refused RFQ not sent: %s", rfq_status_str(st));
+}
+
+/* Count, log (rate-limited) and dead-letter a refused RFQ; returns st. */
 static rfq_status drop_bad(rsp_agent *a, const struct rfq_log_ctx *ctx, rfq_status st,
-                           const char *subject, const char *why)
+                           const char *subject, const struct rsp_refusal *f)
 {
     COUNT(&a->counters, bad);
     if (RFQ_WARN >= rfq_log_min_level && log_allowed(&a->limit))
-        RFQ_LOG(ctx, RFQ_WARN, "RFQ dropped (%s) on %.200s: %s", rfq_status_str(st),
-                subject ? subject : "(none)", why);
+        RFQ_LOG(ctx, RFQ_WARN, "RFQ dropped (%s, %s) on %.200s: %s", rfq_status_str(st), f->reason,
+                subject ? subject : "(none)", f->why);
+    dead_letter(a, ctx, subject, f);
     return st;
 }
 
-rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *reply, const char *data,
-                             size_t len, const char *traceparent)
+/* rsp_agent_deliver, with the message as received when it came from NATS (m: its headers are
+ * checked against the body, and refusals are dead-lettered) or NULL. */
+static rfq_status deliver(rsp_agent *a, const char *subject, const char *reply, const char *data,
+                          size_t len, const char *traceparent, natsMsg *m)
 {
     struct rfq_log_ctx ctx = {.component = rsp_component};
     char region[RFQ_REGION_MAX + 1], tenant[RFQ_TENANT_MAX + 1];
+    const char *hdr_tenant = m ? rfq_nats_header(m, RFQ_HDR_TENANT) : NULL;
+    const char *hdr_id = m ? rfq_nats_header(m, RFQ_HDR_ID) : NULL;
+    struct rsp_refusal f = {.tenant = hdr_tenant, .rfq_id = hdr_id, .m = m, .reply = reply};
     COUNT(&a->counters, received);
-    if (!request_subject_parse(subject, region, tenant))
-        return drop_bad(a, &ctx, RFQ_EINVAL, subject, "not rfq.v1.req.<region>.<tenant>");
+    if (!request_subject_parse(subject, region, tenant)) {
+        f.reason = "subject";
+        f.why = "not rfq.v1.req.<region>.<tenant>";
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, &f);
+    }
     ctx.tenant = tenant; /* the subject's, until the body names it */
-    if (!reply || !reply_subject_valid(reply))
-        return drop_bad(a, &ctx, RFQ_EINVAL, subject, "no usable reply subject");
+    f.tenant = tenant;
+    if (!reply || !reply_subject_valid(reply)) {
+        f.reason = "reply";
+        f.why = "no usable reply subject (must lie under rfq.v1.quote.)";
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, &f);
+    }
 
     struct rfq_request rfq;
     struct rfq_err err = {{0}, {0}};
@@ -571,13 +643,26 @@ rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *repl
         char detail[300];
         snprintf(detail, sizeof(detail), "%s%s%s (%zu bytes)", err.field, err.field[0] ? ": " : "",
                  err.message, len);
-        return drop_bad(a, &ctx, st, subject, detail);
+        f.reason = rsp_dlq_decode_reason(st, data, len);
+        f.why = detail;
+        return drop_bad(a, &ctx, st, subject, &f);
     }
     ctx.tenant = rfq.tenant;
     ctx.rfq_id = rfq.rfq_id;
-    if (strcmp(tenant, rfq.tenant) != 0)
-        return drop_bad(a, &ctx, RFQ_EINVAL, subject, "subject tenant differs from body");
+    f.rfq_id = rfq.rfq_id;
+    f.reason = "mismatch";
+    if (strcmp(tenant, rfq.tenant) != 0) {
+        f.why = "subject tenant differs from body";
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, &f);
+    }
+    char detail[200];
+    if (m && !rsp_dlq_headers_agree(&rfq, hdr_tenant, hdr_id, rfq_nats_header(m, RFQ_HDR_DEADLINE),
+                                    detail, sizeof(detail))) {
+        f.why = detail;
+        return drop_bad(a, &ctx, RFQ_EINVAL, subject, &f);
+    }
 
+    /* Past its deadline: expected shedding, counted, not dead-lettered. */
     int64_t now = rfq_now_ms();
     if (now >= rfq.deadline_ms) {
         COUNT(&a->counters, expired);
@@ -597,13 +682,19 @@ rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *repl
     return RFQ_OK;
 }
 
+rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *reply, const char *data,
+                             size_t len, const char *traceparent)
+{
+    return deliver(a, subject, reply, data, len, traceparent, NULL);
+}
+
 /* NATS subscription callback: one RFQ message; the message is ours to destroy. */
 static void on_rfq(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
     struct rsp_region *r = closure;
     int len = natsMsg_GetDataLength(m);
-    rsp_agent_deliver(r->agent, natsMsg_GetSubject(m), natsMsg_GetReply(m), natsMsg_GetData(m),
-                      len > 0 ? (size_t)len : 0, rfq_nats_header(m, RFQ_HDR_TRACEPARENT));
+    deliver(r->agent, natsMsg_GetSubject(m), natsMsg_GetReply(m), natsMsg_GetData(m),
+            len > 0 ? (size_t)len : 0, rfq_nats_header(m, RFQ_HDR_TRACEPARENT), m);
     natsMsg_Destroy(m);
 }
 
@@ -754,15 +845,16 @@ void rsp_agent_destroy(rsp_agent *a)
         rsp_agent_stats_get(a, &s);
         RFQ_LOG(&ctx, RFQ_INFO,
                 "stopped: received %llu, bad %llu, expired %llu, quotes %llu, declines %llu, "
-                "no answer %llu, invalid %llu, late %llu, cancelled %llu, send errors %llu, "
-                "acked %llu, duplicates %llu, ack errors %llu, retries %llu",
+                "no answer %llu, invalid %llu, late %llu, shed %llu, cancelled %llu, "
+                "send errors %llu, acked %llu, duplicates %llu, ack errors %llu, retries %llu",
                 (unsigned long long)s.received, (unsigned long long)s.bad,
                 (unsigned long long)s.expired, (unsigned long long)s.quotes,
                 (unsigned long long)s.declines, (unsigned long long)s.no_answer,
                 (unsigned long long)s.invalid, (unsigned long long)s.late,
-                (unsigned long long)s.cancelled, (unsigned long long)s.send_errors,
-                (unsigned long long)s.acked, (unsigned long long)s.duplicates,
-                (unsigned long long)s.ack_errors, (unsigned long long)s.retries);
+                (unsigned long long)s.shed, (unsigned long long)s.cancelled,
+                (unsigned long long)s.send_errors, (unsigned long long)s.acked,
+                (unsigned long long)s.duplicates, (unsigned long long)s.ack_errors,
+                (unsigned long long)s.retries);
     }
     for (size_t i = 0; i < a->n_regions; i++) {
         free(a->regions[i]->hosted);
@@ -772,6 +864,7 @@ void rsp_agent_destroy(rsp_agent *a)
     pthread_mutex_destroy(&a->fn_mu);
     pthread_mutex_destroy(&a->sub_mu);
     pthread_cond_destroy(&a->sub_cond);
+    rsp_dlq_bucket_destroy(&a->dlq_bucket);
     if (a->ack)
         pthread_mutex_destroy(&a->ack->mu);
     free(a->ack);

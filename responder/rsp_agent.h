@@ -62,6 +62,15 @@ struct rsp_reply {
  * (see rsp_quote_fn's think_ms); returns RFQ_OK when the reply was handed over. */
 typedef rfq_status (*rsp_send_fn)(void *closure, const struct rsp_reply *reply);
 
+/* Final PubAck outcome of one answer sent by the JetStream transport, for agents that account
+ * for what the engine holds (audits, fault tests). Called once per answer handed to the stream,
+ * on nats.c's async-reply thread, only while the agent lives: acked is true when the stream
+ * confirmed it (duplicate: it already held this Nats-Msg-Id, from an earlier attempt), false
+ * when the agent gave up (a PubAck error, or none by the RFQ's deadline). A re-send after a
+ * PubAck timeout is not an outcome. Strings are borrowed for the call. Keep it short. */
+typedef void (*rsp_ack_fn)(void *closure, const char *tenant, const char *rfq_id,
+                           const char *responder_id, bool acked, bool duplicate);
+
 struct rsp_agent_cfg {
     const char *nats_url; /* server URL(s) for rsp_agent_start; copied by create */
     const char *name;     /* NATS connection name, default "rfq-responder". Static storage
@@ -73,6 +82,8 @@ struct rsp_agent_cfg {
     int drain_ms;         /* shutdown: answers due within this still go, then PubAcks; 1000 */
     rsp_send_fn send;     /* NULL: JetStream publish with PubAck (the normal case) */
     void *send_closure;   /* passed to send */
+    rsp_ack_fn on_ack;    /* NULL: none; JetStream transport only */
+    void *ack_closure;    /* passed to on_ack */
 
     /* Replies (PubAcks) arrive on <inbox_prefix>.<...>. Default "_INBOX_responder", the only
      * inbox the responder user of rfq-nats.conf may subscribe to; "" = nats.c's "_INBOX".
@@ -86,22 +97,28 @@ void rsp_agent_cfg_init(struct rsp_agent_cfg *cfg);
 
 /* Counters since creation; a snapshot, read without stopping the agent. */
 struct rsp_agent_stats {
-    uint64_t received;    /* RFQ messages delivered to the agent */
-    uint64_t bad;         /* dropped: malformed, oversize, bad subject, no reply subject */
-    uint64_t expired;     /* skipped: deadline already passed on arrival */
-    uint64_t unrouted;    /* no responder hosted in the RFQ's region */
-    uint64_t asked;       /* callback invocations */
-    uint64_t quotes;      /* quotes handed to the transport */
-    uint64_t declines;    /* declines handed to the transport */
-    uint64_t no_answer;   /* RSP_NO_ANSWER decisions */
-    uint64_t invalid;     /* answers refused: wire schema, currency, unknown decision */
-    uint64_t late;        /* dropped: deadline reached while thinking */
-    uint64_t cancelled;   /* dropped: still thinking at shutdown */
-    uint64_t send_errors; /* the publish itself failed */
-    uint64_t acked;       /* PubAcks received (JetStream transport only) */
-    uint64_t duplicates;  /* PubAcks saying the stream already had this Nats-Msg-Id */
-    uint64_t ack_errors;  /* PubAck errors, and timeouts once the deadline passed */
-    uint64_t retries;     /* quotes re-sent after a PubAck timeout */
+    uint64_t received;      /* RFQ messages delivered to the agent */
+    uint64_t bad;           /* refused: malformed, oversize, bad subject, no reply subject,
+                               headers contradicting the body (dead-lettered, see below) */
+    uint64_t expired;       /* skipped: deadline already passed on arrival */
+    uint64_t unrouted;      /* no responder hosted in the RFQ's region */
+    uint64_t asked;         /* callback invocations */
+    uint64_t quotes;        /* quotes handed to the transport */
+    uint64_t declines;      /* declines handed to the transport */
+    uint64_t no_answer;     /* RSP_NO_ANSWER decisions */
+    uint64_t invalid;       /* answers refused: wire schema, currency, unknown decision */
+    uint64_t late;          /* dropped: deadline reached while thinking */
+    uint64_t cancelled;     /* dropped: still thinking at shutdown */
+    uint64_t send_errors;   /* the publish itself failed */
+    uint64_t acked;         /* PubAcks received (JetStream transport only) */
+    uint64_t duplicates;    /* PubAcks saying the stream already had this Nats-Msg-Id */
+    uint64_t ack_errors;    /* PubAck errors, and timeouts once the deadline passed */
+    uint64_t retries;       /* quotes re-sent after a PubAck timeout */
+    uint64_t shed;          /* dropped unsent: the scheduler was behind and reached the answer
+                               only after the RFQ's deadline (expired answers go first) */
+    uint64_t dead_lettered; /* refused RFQs sent to rfq.v1.dlq.responder (NATS intake only) */
+    uint64_t dlq_dropped;   /* refused RFQs not dead-lettered: over RSP_DLQ_RATE, or the
+                               publish failed */
 };
 
 typedef struct rsp_agent rsp_agent;
@@ -137,7 +154,10 @@ rfq_status rsp_agent_start(rsp_agent *a);
  * is added.
  * Returns RFQ_OK when the RFQ was offered to the region's responders; RFQ_EINVAL or
  * RFQ_ETOOBIG when it was dropped as bad (logged), RFQ_ECLOSED when its deadline had passed,
- * RFQ_ENOTFOUND when no responder is hosted in its region. Never crashes on any input. */
+ * RFQ_ENOTFOUND when no responder is hosted in its region. Never crashes on any input.
+ * RFQs arriving over NATS get two more things this call cannot do: their Rfq-Tenant, Rfq-Id
+ * and Rfq-Deadline headers, when present, must agree with the body, and every refused one is
+ * dead-lettered to rfq.v1.dlq.responder (see rsp_dlq.h; at most RSP_DLQ_RATE a second). */
 rfq_status rsp_agent_deliver(rsp_agent *a, const char *subject, const char *reply, const char *data,
                              size_t len, const char *traceparent);
 

@@ -1,18 +1,27 @@
 /* rsp_sched: a min-heap of tasks ordered by due time, served by one thread that sleeps on a
- * monotonic condition variable until the earliest task is due. */
+ * monotonic condition variable until the earliest task is due, and sheds expired tasks first
+ * when it falls behind. */
 #include "rsp_sched.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "rfq_ids.h"
 
 #define RSP_SCHED_BATCH 64 /* tasks taken off the heap per lock hold */
+/* The earliest task overdue by this much means the thread is behind: tasks wait for the
+ * thread, not for their time. */
+#define RSP_SCHED_BEHIND_NS (2 * 1000000LL)
+/* A shed pass walks the whole queue: at most one per this interval, so that a long backlog
+ * does not turn every batch into a full scan. */
+#define RSP_SCHED_SCAN_GAP_NS (1 * 1000000LL)
 
 struct rsp_task {
-    int64_t due_ns; /* monotonic due time */
-    uint64_t seq;   /* insertion order: ties run first-in first-out */
+    int64_t due_ns;    /* monotonic due time */
+    int64_t expire_ns; /* monotonic time from which running it is pointless; 0 = never */
+    uint64_t seq;      /* insertion order: ties run first-in first-out */
     rsp_task_fn fn;
     void *arg;
 };
@@ -26,6 +35,11 @@ struct rsp_sched {
     uint64_t next_seq;
     bool stopping;          /* destroy began: no new tasks */
     int64_t drain_until_ns; /* while stopping, tasks due later than this are cancelled */
+    struct rsp_task *shed;  /* the thread's buffer for tasks removed by a shed pass */
+    size_t shed_cap;
+    int64_t last_scan_ns; /* when the last shed pass ran (thread only) */
+    _Atomic uint64_t n_run, n_expired, n_cancelled, n_scans;
+    _Atomic int64_t max_lag_ns; /* written by the thread only */
 };
 
 static bool task_before(const struct rsp_task *a, const struct rsp_task *b)
@@ -46,25 +60,82 @@ static void heap_push(rsp_sched *s, struct rsp_task t)
     s->heap[i] = t;
 }
 
-static struct rsp_task heap_pop(rsp_sched *s)
+/* Put t at position i (a hole) and move it down until its children come after it. */
+static void heap_sift_down(rsp_sched *s, size_t i, struct rsp_task t)
 {
-    struct rsp_task top = s->heap[0];
-    struct rsp_task last = s->heap[--s->n];
-    size_t i = 0;
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= s->n)
             break;
         if (child + 1 < s->n && task_before(&s->heap[child + 1], &s->heap[child]))
             child++;
-        if (!task_before(&s->heap[child], &last))
+        if (!task_before(&s->heap[child], &t))
             break;
         s->heap[i] = s->heap[child];
         i = child;
     }
+    s->heap[i] = t;
+}
+
+static struct rsp_task heap_pop(rsp_sched *s)
+{
+    struct rsp_task top = s->heap[0];
+    struct rsp_task last = s->heap[--s->n];
     if (s->n > 0)
-        s->heap[i] = last;
+        heap_sift_down(s, 0, last);
     return top;
+}
+
+static bool task_expired(const struct rsp_task *t, int64_t now)
+{
+    return t->expire_ns != 0 && t->expire_ns <= now;
+}
+
+/* Move every task that expired by now, wherever it sits in the heap, into s->shed and restore
+ * the heap order (O(n)). Returns how many moved; 0 also when the buffer cannot grow (those
+ * tasks are then found one by one as they come due). Caller holds mu. */
+static size_t shed_expired(rsp_sched *s, int64_t now)
+{
+    size_t n_exp = 0;
+    for (size_t i = 0; i < s->n; i++)
+        n_exp += task_expired(&s->heap[i], now);
+    if (n_exp == 0)
+        return 0;
+    if (n_exp > s->shed_cap) {
+        struct rsp_task *b = realloc(s->shed, n_exp * sizeof(*b));
+        if (!b)
+            return 0;
+        s->shed = b;
+        s->shed_cap = n_exp;
+    }
+    size_t kept = 0, m = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (task_expired(&s->heap[i], now))
+            s->shed[m++] = s->heap[i];
+        else
+            s->heap[kept++] = s->heap[i];
+    }
+    s->n = kept;
+    for (size_t i = kept / 2; i-- > 0;)
+        heap_sift_down(s, i, s->heap[i]);
+    return m;
+}
+
+/* Call one task outside the lock: RUN, or EXPIRED when its expiry passed in the meantime
+ * (earlier tasks of the batch may have taken a while). */
+static void task_call(rsp_sched *s, const struct rsp_task *t)
+{
+    int64_t now = rfq_mono_ns();
+    int64_t lag = now - t->due_ns;
+    if (lag > atomic_load_explicit(&s->max_lag_ns, memory_order_relaxed))
+        atomic_store_explicit(&s->max_lag_ns, lag, memory_order_relaxed);
+    if (task_expired(t, now)) {
+        atomic_fetch_add_explicit(&s->n_expired, 1, memory_order_relaxed);
+        t->fn(t->arg, RSP_TASK_EXPIRED);
+    } else {
+        atomic_fetch_add_explicit(&s->n_run, 1, memory_order_relaxed);
+        t->fn(t->arg, RSP_TASK_RUN);
+    }
 }
 
 static struct timespec mono_abs(int64_t ns)
@@ -74,8 +145,9 @@ static struct timespec mono_abs(int64_t ns)
 }
 
 /* The scheduler thread: sleep until the earliest task is due, take every due task off the heap
- * (in batches, so the lock is not held while tasks run), run them, repeat. On stop, run what is
- * due before the drain limit and cancel the rest. */
+ * (in batches, so the lock is not held while tasks run), run them, repeat. When behind, first
+ * shed every expired task (stale first, not in arrival order). On stop, run what is due before
+ * the drain limit and cancel the rest. */
 static void *sched_main(void *p)
 {
     rsp_sched *s = p;
@@ -97,12 +169,25 @@ static void *sched_main(void *p)
             pthread_cond_timedwait(&s->cond, &s->mu, &ts);
             continue;
         }
+        if (now - due >= RSP_SCHED_BEHIND_NS && now - s->last_scan_ns >= RSP_SCHED_SCAN_GAP_NS) {
+            s->last_scan_ns = now;
+            size_t m = shed_expired(s, now);
+            if (m > 0) {
+                atomic_fetch_add_explicit(&s->n_scans, 1, memory_order_relaxed);
+                atomic_fetch_add_explicit(&s->n_expired, m, memory_order_relaxed);
+                pthread_mutex_unlock(&s->mu);
+                for (size_t i = 0; i < m; i++) /* s->shed is the thread's own */
+                    s->shed[i].fn(s->shed[i].arg, RSP_TASK_EXPIRED);
+                pthread_mutex_lock(&s->mu);
+                continue;
+            }
+        }
         size_t k = 0;
         while (k < RSP_SCHED_BATCH && s->n > 0 && s->heap[0].due_ns <= now)
             batch[k++] = heap_pop(s);
         pthread_mutex_unlock(&s->mu);
         for (size_t i = 0; i < k; i++)
-            batch[i].fn(batch[i].arg, false);
+            task_call(s, &batch[i]);
         pthread_mutex_lock(&s->mu);
     }
     /* Cancel what is left, outside the lock (a cancel may be slow or log). */
@@ -111,8 +196,9 @@ static void *sched_main(void *p)
     s->heap = NULL;
     s->n = s->cap = 0;
     pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add_explicit(&s->n_cancelled, n_rest, memory_order_relaxed);
     for (size_t i = 0; i < n_rest; i++)
-        rest[i].fn(rest[i].arg, true);
+        rest[i].fn(rest[i].arg, RSP_TASK_CANCELLED);
     free(rest);
     return NULL;
 }
@@ -148,6 +234,12 @@ out_free:
 
 rfq_status rsp_sched_at(rsp_sched *s, int64_t due_ns, rsp_task_fn fn, void *arg)
 {
+    return rsp_sched_at_until(s, due_ns, 0, fn, arg);
+}
+
+rfq_status rsp_sched_at_until(rsp_sched *s, int64_t due_ns, int64_t expire_ns, rsp_task_fn fn,
+                              void *arg)
+{
     rfq_status st = RFQ_OK;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
@@ -164,7 +256,8 @@ rfq_status rsp_sched_at(rsp_sched *s, int64_t due_ns, rsp_task_fn fn, void *arg)
         s->heap = h;
         s->cap = cap;
     }
-    struct rsp_task t = {.due_ns = due_ns, .seq = s->next_seq++, .fn = fn, .arg = arg};
+    struct rsp_task t = {
+        .due_ns = due_ns, .expire_ns = expire_ns, .seq = s->next_seq++, .fn = fn, .arg = arg};
     heap_push(s, t);
     /* Wake the thread only when its next wake-up time moved earlier. */
     if (s->heap[0].seq == t.seq)
@@ -182,6 +275,15 @@ size_t rsp_sched_pending(rsp_sched *s)
     return n;
 }
 
+void rsp_sched_stats_get(rsp_sched *s, struct rsp_sched_stats *out)
+{
+    out->run = atomic_load_explicit(&s->n_run, memory_order_relaxed);
+    out->expired = atomic_load_explicit(&s->n_expired, memory_order_relaxed);
+    out->cancelled = atomic_load_explicit(&s->n_cancelled, memory_order_relaxed);
+    out->shed_scans = atomic_load_explicit(&s->n_scans, memory_order_relaxed);
+    out->max_lag_ns = atomic_load_explicit(&s->max_lag_ns, memory_order_relaxed);
+}
+
 void rsp_sched_destroy(rsp_sched *s, int64_t drain_until_ns)
 {
     if (!s)
@@ -195,5 +297,6 @@ void rsp_sched_destroy(rsp_sched *s, int64_t drain_until_ns)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     free(s->heap);
+    free(s->shed);
     free(s);
 }

@@ -117,6 +117,8 @@ void ctl_format_time(char *out, size_t cap, long long ms);
 void ctl_print_quotes_table(json_t *quotes);
 /* Print the rfqs array of a listing as a table on stdout. */
 void ctl_print_list_table(json_t *rfqs);
+/* Print dead letters (the array `rfqctl dlq list --json` prints) as a table on stdout. */
+void ctl_print_dlq_table(json_t *entries);
 /* Print a JSON value indented on stdout. */
 void ctl_print_json(json_t *j);
 
@@ -130,6 +132,8 @@ int ctl_cmd_watch(int argc, char **argv, struct ctl_global *g);
 int ctl_cmd_usage(int argc, char **argv, struct ctl_global *g);
 /* ctl_tenant.c: administration over NATS and Redis (not the HTTP API). */
 int ctl_cmd_tenant(int argc, char **argv, struct ctl_global *g);
+/* ctl_dlq.c: the dead-letter stream over NATS (not the HTTP API). */
+int ctl_cmd_dlq(int argc, char **argv, struct ctl_global *g);
 
 /* Fetch /v1/rfqs/<id>/quotes and print the table (or raw JSON). Shared by quotes and
  * submit --wait. */

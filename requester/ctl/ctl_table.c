@@ -220,3 +220,35 @@ void ctl_print_list_table(json_t *rfqs)
     }
     table_print_free(&t);
 }
+
+void ctl_print_dlq_table(json_t *entries)
+{
+    struct table t = {.ncols = 8, .right = 1u << 0 | 1u << 7};
+    const char *head[] = {"SEQ",    "TIME_UTC", "STAGE",   "REASON",
+                          "TENANT", "RFQ_ID",   "SUBJECT", "SIZE"};
+    table_row(&t, head);
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e)
+    {
+        char seq[24], when[32], size[24];
+        snprintf(seq, sizeof(seq), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(e, "seq")));
+        ctl_format_time(when, sizeof(when), json_integer_value(json_object_get(e, "time_ms")));
+        snprintf(size, sizeof(size), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(e, "size")));
+        const char *row[] = {seq,
+                             when,
+                             str_or(e, "stage", "-"),
+                             str_or(e, "reason", "-"),
+                             str_or(e, "tenant", "-"),
+                             str_or(e, "rfq_id", "-"),
+                             str_or(e, "subject", "-"),
+                             size};
+        table_row(&t, row);
+    }
+    bool empty = t.nrows == 1;
+    table_print_free(&t);
+    if (empty)
+        printf("(no dead letters)\n");
+}

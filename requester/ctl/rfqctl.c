@@ -21,6 +21,7 @@ static const struct ctl_command commands[] = {
     {"list", ctl_cmd_list, "list recent RFQs"},
     {"usage", ctl_cmd_usage, "show the tenant's metered usage of a month"},
     {"tenant", ctl_cmd_tenant, "register and manage tenants (administrator; NATS and Redis)"},
+    {"dlq", ctl_cmd_dlq, "list, show and replay dead letters (administrator; NATS)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -44,7 +45,7 @@ static void main_help(FILE *out)
             "  RFQ_API_URL, RFQ_TOKEN   API base URL and bearer token (submit, status, quotes,\n"
             "                           watch, list, usage)\n"
             "  RFQ_JWT_SIGNING_KEY      token: private key (PEM) or HS256 secret file\n"
-            "  RFQ_NATS_URL             tenant: NATS as the admin user,\n"
+            "  RFQ_NATS_URL             tenant, dlq: NATS as the admin user,\n"
             "                           nats://admin:PASSWORD@HOST:PORT\n"
             "  RFQ_REDIS_ADMIN_URL      tenant: Redis administrator,\n"
             "                           redis://default:PASSWORD@HOST:PORT\n"

@@ -775,6 +775,47 @@ void h_nats_stop(void)
     h_log("nats-server stopped (status 0x%x)", st);
 }
 
+void h_nats_kill9(void)
+{
+    H_CHECK(H.nats_srv && H.nats_srv->pid > 0, "nats-server is not running");
+    h_proc_kill9(H.nats_srv);
+}
+
+int h_nats_restart(void)
+{
+    H_CHECK(H.nats_srv && H.nats_srv->pid <= 0, "nats-server is still running");
+    int64_t t0 = mono_ns();
+    proc_spawn(H.nats_srv); /* same argv and environment: port, store dir, conf, passwords */
+    /* The test's client reconnects by itself (forever, 100 ms apart); JetStream restores its
+     * streams from the store dir before the server takes clients. */
+    natsStatus s = NATS_ERR, ss = NATS_ERR;
+    for (;;) {
+        h_proc_check_alive(H.nats_srv);
+        if (natsConnection_Status(H.nc) == NATS_CONN_STATUS_CONNECTED) {
+            jsOptions jo;
+            jsOptions_Init(&jo);
+            jo.Wait = 1000;
+            jsAccountInfo *ai = NULL;
+            s = js_GetAccountInfo(&ai, H.js, &jo, NULL);
+            jsAccountInfo_Destroy(ai);
+            jsStreamInfo *si = NULL;
+            jsErrCode jerr = 0;
+            ss = s == NATS_OK ? js_GetStreamInfo(&si, H.js, RFQ_STREAM_QUOTES, &jo, &jerr) : s;
+            jsStreamInfo_Destroy(si);
+            if (ss == NATS_OK || ss == NATS_NOT_FOUND)
+                break;
+        }
+        H_CHECK(mono_ns() - t0 < (int64_t)20000 * 1000000,
+                "nats-server restarted but JetStream not back within 20 s: %s / %s",
+                natsStatus_GetText(s), natsStatus_GetText(ss));
+        h_sleep_ms(20);
+    }
+    int ms = (int)((mono_ns() - t0) / 1000000);
+    h_log("nats-server restarted (pid %ld), JetStream back after %d ms%s", (long)H.nats_srv->pid,
+          ms, ss == NATS_OK ? ", stream " RFQ_STREAM_QUOTES " recovered" : "");
+    return ms;
+}
+
 const char *h_nats_url(void)
 {
     return H.nats_url;
@@ -900,6 +941,16 @@ void h_redis_stop(void)
     }
     int st = h_proc_stop(H.redis_srv);
     h_log("redis-server stopped (status 0x%x)", st);
+}
+
+void h_redis_kill9(void)
+{
+    H_CHECK(H.redis_srv && H.redis_srv->pid > 0, "redis-server is not running");
+    if (H.rc) {
+        redisFree(H.rc);
+        H.rc = NULL;
+    }
+    h_proc_kill9(H.redis_srv);
 }
 
 void h_redis_restart(void)

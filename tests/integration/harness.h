@@ -85,6 +85,13 @@ void h_nats_start(void);
 /* Stop nats-server (SIGTERM, then SIGKILL after a bound); the test's client stays (and keeps
  * trying to reconnect) until h_finish. */
 void h_nats_stop(void);
+/* Crash nats-server (SIGKILL, reaped): what JetStream wrote to its store dir stays. The test's
+ * client keeps trying to reconnect. */
+void h_nats_kill9(void);
+/* Start the stopped or killed nats-server again with the same port, store dir, configuration
+ * and passwords, and wait until the test's client has reconnected and JetStream answers with
+ * the stream RFQ_QUOTES (when it existed) recovered. Returns the ms this took. */
+int h_nats_restart(void);
 /* URL of the admin user, with its password (what rfqctl and the test's client use). */
 const char *h_nats_url(void);
 /* URL of one user of rfq-nats.conf: "admin", "requester", "aggregator", "responder" or "app"
@@ -100,8 +107,11 @@ jsCtx *h_js(void);
 void h_redis_start(void);
 /* Stop redis-server (SIGTERM, then SIGKILL after a bound). */
 void h_redis_stop(void);
-/* Start the stopped redis-server again on the same port, data dir and aclfile (AOF reloads,
- * users stay). */
+/* Crash redis-server (SIGKILL, reaped): with AOF everysec, what it wrote to the kernel before
+ * answering stays, as after a process crash (not a power cut). */
+void h_redis_kill9(void);
+/* Start the stopped or killed redis-server again on the same port, data dir and aclfile (AOF
+ * reloads, users stay). */
 void h_redis_restart(void);
 /* redis://default:<pw>@127.0.0.1:<port>: the admin user (as RFQ_REDIS_ADMIN_URL). */
 const char *h_redis_url(void);

@@ -45,6 +45,15 @@ static const struct scenario scenarios[] = {
     {"tenant_suspend_cuts_stream", sc_tenant_suspend_cuts_stream, 60},
     {"redis_isolation", sc_redis_isolation, 60},
     {"nats_permissions", sc_nats_permissions, 60},
+    {"dlq_reasons", sc_dlq_reasons, 60},
+    {"faults_aggregator_kill", sc_faults_aggregator_kill, 100},
+    {"faults_nats_restart", sc_faults_nats_restart, 100},
+    {"faults_redis_restart", sc_faults_redis_restart, 100},
+    {"faults_aggregator_stop", sc_faults_aggregator_stop, 100},
+    {"faults_bad_responders", sc_faults_bad_responders, 100},
+    {"poison_counts_failures", sc_poison_counts_failures, 60},
+    {"shed_backlog", sc_shed_backlog, 60},
+    {"bad_input_flood", sc_bad_input_flood, 580},
 };
 
 int main(int argc, char **argv)

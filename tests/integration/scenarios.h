@@ -45,5 +45,18 @@ void sc_tenant_suspend_cuts_stream(void);
 /* test_isolation.c */
 void sc_redis_isolation(void);
 void sc_nats_permissions(void);
+/* test_faults.c */
+void sc_faults_aggregator_kill(void);
+void sc_faults_nats_restart(void);
+void sc_faults_redis_restart(void);
+void sc_faults_aggregator_stop(void);
+void sc_faults_bad_responders(void);
+void sc_poison_counts_failures(void);
+/* test_shedding.c */
+void sc_shed_backlog(void);
+/* test_badinput.c */
+void sc_bad_input_flood(void);
+/* test_dlq.c */
+void sc_dlq_reasons(void);
 
 #endif

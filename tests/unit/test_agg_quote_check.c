@@ -110,13 +110,18 @@ static void test_bad_json(void **state)
     struct agg_quote_in in = {SUBJ, NULL, 0, "acme", NULL, NULL};
     assert_int_equal(agg_quote_check(&in, &q, NULL, 0), AGG_REASON_BAD_JSON);
 
-    /* Over the size cap, even if it were valid. */
+    /* Over the size cap, even if it were valid: oversize, with the subject's context. */
     size_t big = RFQ_BODY_MAX + 10;
     char *body = malloc(big + 1);
     memset(body, ' ', big);
     memcpy(body, PRICED, strlen(PRICED));
     body[big] = '\0';
-    assert_int_equal(check(SUBJ, body, "acme", &q, NULL), AGG_REASON_BAD_JSON);
+    char detail[192];
+    assert_int_equal(check(SUBJ, body, "acme", &q, detail), AGG_REASON_OVERSIZE);
+    assert_string_equal(q.tenant, "acme");
+    assert_non_null(strstr(detail, "16384"));
+    body[RFQ_BODY_MAX] = '\0'; /* at the cap: parsed */
+    assert_int_equal(check(SUBJ, body, "acme", &q, NULL), AGG_REASON_NONE);
     free(body);
 }
 
