@@ -95,8 +95,9 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
  * the size or mtime/ctime: either changes the hash. */
 static uint64_t mix_i64(uint64_t h, int64_t v)
 {
+    uint64_t u = (uint64_t)v;
     for (int i = 0; i < 8; i++) {
-        h ^= (uint64_t)(v >> (8 * i)) & 0xffu;
+        h ^= (u >> (8 * i)) & 0xffu;
         h *= 1099511628211ULL;
     }
     return h;
@@ -361,7 +362,7 @@ static void dir_of(const char *path, char *out, size_t cap)
 static const char *name_for_error(char out[33], const char *name)
 {
     size_t n = 0;
-    for (; name[n] && n < 32; n++)
+    for (; n < 32 && name[n]; n++)
         out[n] = (unsigned char)name[n] >= 0x20 && (unsigned char)name[n] < 0x7f ? name[n] : '?';
     out[n] = '\0';
     return out;

@@ -60,12 +60,11 @@ enum req_shed_cause req_shed_update(struct req_shed_state *st, const struct req_
         st->backlog = s->backlog;
         st->backlog_at_ms = s->at_ms;
         st->have_backlog = true;
-        if (lim->backlog_max <= 0)
+        /* On above the limit, off at or below the resume mark (or with no limit). */
+        if (lim->backlog_max <= 0 || s->backlog <= resume_mark(lim->backlog_max))
             st->backlog_on = false;
         else if (s->backlog > lim->backlog_max)
             st->backlog_on = true;
-        else if (s->backlog <= resume_mark(lim->backlog_max))
-            st->backlog_on = false;
     } else if (!st->have_backlog || s->at_ms - st->backlog_at_ms > REQ_SHED_UNKNOWN_HOLD_MS) {
         st->backlog_on = false;
         st->have_backlog = false;
@@ -74,12 +73,11 @@ enum req_shed_cause req_shed_update(struct req_shed_state *st, const struct req_
     }
     st->redis_ms = s->redis_ms;
     st->redis_answered = s->redis_answered;
-    if (lim->redis_ms_max <= 0)
+    if (lim->redis_ms_max <= 0 ||
+        s->redis_ms <= (double)lim->redis_ms_max * REQ_SHED_RESUME_PCT / 100.0)
         st->redis_on = false;
     else if (s->redis_ms > lim->redis_ms_max)
         st->redis_on = true;
-    else if (s->redis_ms <= (double)lim->redis_ms_max * REQ_SHED_RESUME_PCT / 100.0)
-        st->redis_on = false;
     return req_shed_cause_of(st);
 }
 

@@ -167,11 +167,17 @@ static void collect_objects(json_t *j, json_t **out, int *n, int cap)
             out[(*n)++] = j;
         const char *k;
         json_t *v;
-        json_object_foreach(j, k, v) collect_objects(v, out, n, cap);
+        json_object_foreach(j, k, v)
+        {
+            collect_objects(v, out, n, cap);
+        }
     } else if (json_is_array(j)) {
         size_t i;
         json_t *v;
-        json_array_foreach(j, i, v) collect_objects(v, out, n, cap);
+        json_array_foreach(j, i, v)
+        {
+            collect_objects(v, out, n, cap);
+        }
     }
 }
 
