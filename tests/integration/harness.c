@@ -568,6 +568,26 @@ void h_proc_signal(struct h_proc *p, int sig)
     H_CHECK(p->pid > 0 && kill(p->pid, sig) == 0, "cannot signal %s", p->name);
 }
 
+void h_proc_freeze(struct h_proc *p)
+{
+    h_proc_signal(p, SIGSTOP);
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
+    int64_t until = h_now_ms() + 5000;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        H_CHECK(f != NULL, "%s: cannot read %s", p->name, path);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')'); /* "pid (comm) S ..." */
+        if (rp && (rp[2] == 'T' || rp[2] == 't'))
+            return;
+        H_CHECK(h_now_ms() < until, "%s not stopped 5 s after SIGSTOP (%.80s)", p->name, buf);
+        h_sleep_ms(5);
+    }
+}
+
 void h_proc_kill9(struct h_proc *p)
 {
     H_CHECK(p->pid > 0, "%s is not running", p->name);

@@ -151,6 +151,9 @@ struct h_proc *h_responder_start(const char *const *extra_env);
 void h_proc_restart(struct h_proc *p);
 /* Send sig (e.g. SIGSTOP/SIGCONT) to a running process. */
 void h_proc_signal(struct h_proc *p, int sig);
+/* SIGSTOP p and wait until the kernel reports it stopped (state T), so nothing it does races
+ * the checks that follow. Fails the scenario after 5 s. */
+void h_proc_freeze(struct h_proc *p);
 /* SIGKILL and reap. */
 void h_proc_kill9(struct h_proc *p);
 /* SIGTERM, wait up to bound, then SIGKILL; returns the waitpid status. */

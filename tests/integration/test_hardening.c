@@ -26,28 +26,6 @@ static const char *const fleet_env[] = {"RFQ_FLEET_SIZE=2",   "RFQ_REGIONS=eu-we
                                         "RFQ_DECLINE_PCT=0",  "RFQ_THINK_MS_MIN=0",
                                         "RFQ_THINK_MS_MAX=0", NULL};
 
-/* Wait until the kernel reports p stopped (state T) after a SIGSTOP, so nothing it does races
- * the checks that follow. */
-static void proc_stop_and_wait(struct h_proc *p)
-{
-    h_proc_signal(p, SIGSTOP);
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
-    int64_t until = h_now_ms() + 5000;
-    for (;;) {
-        FILE *f = fopen(path, "r");
-        H_CHECK(f != NULL, "%s: cannot read %s", p->name, path);
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *rp = strrchr(buf, ')'); /* "pid (comm) S ..." */
-        if (rp && (rp[2] == 'T' || rp[2] == 't'))
-            return;
-        H_CHECK(h_now_ms() < until, "%s not stopped 5 s after SIGSTOP (%.80s)", p->name, buf);
-        h_sleep_ms(5);
-    }
-}
-
 /* Messages currently held by a stream. */
 static uint64_t stream_msgs(const char *stream)
 {
@@ -189,7 +167,7 @@ void sc_reply_subject_guard(void)
 
     /* (a) A quote held in RFQ_QUOTES by a frozen aggregator, then submits whose reply subject
      * is the stream's purge API or an event subject. */
-    proc_stop_and_wait(agg);
+    h_proc_freeze(agg);
     h_publish_quote("acme", a_id, "r-held-1", 1000, 60, NULL);
     uint64_t held = stream_msgs(RFQ_STREAM_QUOTES);
     H_CHECK(held >= 1, "RFQ_QUOTES holds %llu messages with the aggregator frozen, expected >= 1",
@@ -231,7 +209,7 @@ void sc_reply_subject_guard(void)
     /* (b) RFQ B exists before the responder starts, so the requester's own scatter of it reaches
      * nobody: only the forged copy below can produce its quotes. */
     json_decref(h_submit(req, tok, body, b_id));
-    proc_stop_and_wait(agg);
+    h_proc_freeze(agg);
     h_publish_quote("acme", a_id, "r-held-2", 1100, 60, NULL);
     held = stream_msgs(RFQ_STREAM_QUOTES);
     H_CHECK(held >= 1, "RFQ_QUOTES holds %llu messages with the aggregator frozen, expected >= 1",

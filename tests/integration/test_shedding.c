@@ -15,27 +15,6 @@
 #define SHED_LIMIT 200  /* RFQ_SHED_BACKLOG of the requester under test */
 #define SHED_QUOTES 260 /* quotes published while the aggregator is frozen */
 
-/* SIGSTOP p and wait until the kernel reports it stopped (state T). */
-static void freeze(struct h_proc *p)
-{
-    h_proc_signal(p, SIGSTOP);
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
-    int64_t until = h_now_ms() + 5000;
-    for (;;) {
-        FILE *f = fopen(path, "r");
-        H_CHECK(f != NULL, "%s: cannot read %s", p->name, path);
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *rp = strrchr(buf, ')'); /* "pid (comm) S ..." */
-        if (rp && (rp[2] == 'T' || rp[2] == 't'))
-            return;
-        H_CHECK(h_now_ms() < until, "%s not stopped 5 s after SIGSTOP", p->name);
-        h_sleep_ms(5);
-    }
-}
-
 static long long index_size(const char *tenant)
 {
     char k[RFQ_KEY_MAX];
@@ -131,7 +110,7 @@ void sc_shed_backlog(void)
     json_decref(hz);
 
     /* Freeze the gather side, then pile quotes up past the limit. */
-    freeze(agg);
+    h_proc_freeze(agg);
     for (int i = 0; i < SHED_QUOTES; i++) {
         char who[32];
         snprintf(who, sizeof(who), "r-held-%d", i);
