@@ -1831,3 +1831,68 @@ long long h_redis_zscore(const char *key, const char *member)
     freeReplyObject(r);
     return v;
 }
+
+/* ---- rfqctl ---------------------------------------------------------------------------- */
+
+void h_read_file(const char *path, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+#ifdef RFQ_IT_RFQCTL_BIN
+void h_rfqctl(struct h_ctl_run *o, const char *const *env, const char *const *args)
+{
+    char out_path[600], err_path[600];
+    snprintf(out_path, sizeof(out_path), "%s/rfqctl.out", h_tmpdir());
+    snprintf(err_path, sizeof(err_path), "%s/rfqctl.err", h_tmpdir());
+    const char *argv[24] = {RFQ_IT_RFQCTL_BIN};
+    int n = 1;
+    for (; args[n - 1] && n < 23; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    H_CHECK(pid >= 0, "fork rfqctl");
+    if (pid == 0) {
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0)
+            _exit(127);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        setenv("RFQ_NATS_URL", h_nats_url(), 1);
+        unsetenv("RFQ_REDIS_ADMIN_URL");
+        unsetenv("RFQ_TENANT_SECRET_FILE");
+        for (int i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    int64_t t0 = h_now_ms();
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (h_now_ms() - t0 > 20000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            h_fail(__FILE__, __LINE__, "rfqctl %s %s did not finish in 20 s", args[0],
+                   args[0] && args[1] ? args[1] : "");
+        }
+        h_sleep_ms(5);
+    }
+    o->rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    h_read_file(out_path, o->out, sizeof(o->out));
+    h_read_file(err_path, o->err, sizeof(o->err));
+}
+#endif
+
+void h_check_no_secret(const char *out, const char *err, const char *what)
+{
+    for (const char *const *p = h_passwords_for_leak_check(); *p; p++)
+        H_CHECK(!**p || (!strstr(out, *p) && !strstr(err, *p)), "%s: printed a password or secret",
+                what);
+}

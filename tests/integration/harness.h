@@ -278,4 +278,21 @@ long long h_redis_int_cmd(const char *cmd, const char *key); /* HLEN/ZCARD/EXIST
 /* ZSCORE key member, -1 when absent. */
 long long h_redis_zscore(const char *key, const char *member);
 
+/* ---- rfqctl ---------------------------------------------------------------------------- */
+
+struct h_ctl_run {
+    int rc;          /* exit status, -1 when it did not exit normally */
+    char out[32768]; /* stdout */
+    char err[4096];  /* stderr */
+};
+/* Run the rfqctl binary (when the build defines RFQ_IT_RFQCTL_BIN) with args (NULL-terminated)
+ * as the admin NATS user, plus env ("K=V", NULL-terminated, may be NULL);
+ * RFQ_REDIS_ADMIN_URL and RFQ_TENANT_SECRET_FILE are unset unless env sets them. Bounded to
+ * 20 s. */
+void h_rfqctl(struct h_ctl_run *o, const char *const *env, const char *const *args);
+/* Read up to cap-1 bytes of path into buf, NUL-terminated ("" when it cannot be read). */
+void h_read_file(const char *path, char *buf, size_t cap);
+/* Fail when out or err holds any password or secret of the scenario. */
+void h_check_no_secret(const char *out, const char *err, const char *what);
+
 #endif

@@ -177,69 +177,22 @@ static void publish_rfq(const char *reply, const char *const *hdrs, const char *
 /* ---- rfqctl ----------------------------------------------------------------------------- */
 
 #ifdef RFQ_IT_RFQCTL_BIN
-struct ctl_run {
-    int rc;          /* exit status, -1 when it did not exit normally */
-    char out[32768]; /* stdout */
-    char err[4096];  /* stderr */
-};
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
 /* Run rfqctl dlq <args...> (NULL-terminated) as the admin NATS user, bounded to 20 s, and
  * check its exit status. */
-static void ctl(struct ctl_run *o, int want_rc, const char *const *args)
+static void ctl(struct h_ctl_run *o, int want_rc, const char *const *args)
 {
-    char out_path[600], err_path[600];
-    snprintf(out_path, sizeof(out_path), "%s/rfqctl-dlq.out", h_tmpdir());
-    snprintf(err_path, sizeof(err_path), "%s/rfqctl-dlq.err", h_tmpdir());
-    const char *argv[16] = {RFQ_IT_RFQCTL_BIN, "dlq"};
-    int n = 2;
+    const char *argv[16] = {"dlq"};
+    int n = 1;
     for (int i = 0; args[i] && n < 15; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    pid_t pid = fork();
-    H_CHECK(pid >= 0, "fork rfqctl");
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0)
-            _exit(127);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        setenv("RFQ_NATS_URL", h_nats_url(), 1);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    int64_t t0 = h_now_ms();
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (h_now_ms() - t0 > 20000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            h_fail(__FILE__, __LINE__, "rfqctl dlq %s did not finish in 20 s", args[0]);
-        }
-        h_sleep_ms(5);
-    }
-    o->rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    slurp(out_path, o->out, sizeof(o->out));
-    slurp(err_path, o->err, sizeof(o->err));
+    h_rfqctl(o, NULL, argv);
     H_CHECK(o->rc == want_rc, "rfqctl dlq %s %s: exit %d, expected %d; stdout: %s; stderr: %s",
             args[0], args[1] ? args[1] : "", o->rc, want_rc, o->out, o->err);
-    for (const char *const *p = h_passwords_for_leak_check(); *p; p++)
-        H_CHECK(!**p || (!strstr(o->out, *p) && !strstr(o->err, *p)),
-                "rfqctl dlq %s printed a password", args[0]);
+    h_check_no_secret(o->out, o->err, "rfqctl dlq");
 }
 
-static json_t *ctl_json(struct ctl_run *o, const char *const *args)
+static json_t *ctl_json(struct h_ctl_run *o, const char *const *args)
 {
     ctl(o, 0, args);
     json_error_t jerr;
@@ -259,7 +212,7 @@ struct seqs {
 /* rfqctl dlq list and show over what the scenario dead-lettered. */
 static void check_list_show(const struct seqs *q, const char *x, const char *sx)
 {
-    struct ctl_run o;
+    struct h_ctl_run o;
     const char *all[] = {"list", "--json", "--limit", "100", NULL};
     json_t *arr = ctl_json(&o, all);
     H_CHECK(json_is_array(arr) && json_array_size(arr) >= 15, "dlq list: %zu entries",
@@ -316,7 +269,7 @@ static void check_list_show(const struct seqs *q, const char *x, const char *sx)
 static void check_replays(const struct seqs *q, const struct h_proc *req, const char *tok,
                           const char *y, const char *sx)
 {
-    struct ctl_run o;
+    struct h_ctl_run o;
     char seq[24];
 
     /* Without --yes nothing is sent. */

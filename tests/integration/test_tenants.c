@@ -174,80 +174,16 @@ static long long tenant_key_count(const char *tenant)
 /* ---- rfqctl ---- */
 
 #ifdef RFQ_IT_RFQCTL_BIN
-struct ctl_run {
-    int rc;         /* exit status, -1 when it did not exit normally */
-    char out[8192]; /* stdout */
-    char err[4096]; /* stderr */
-};
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Run rfqctl with args (NULL-terminated) and env (NULL-terminated "K=V", may be NULL) on top
- * of RFQ_NATS_URL; bounded to 20 s. */
-static void ctl(struct ctl_run *o, const char *const *env, const char *const *args)
-{
-    char out_path[600], err_path[600];
-    snprintf(out_path, sizeof(out_path), "%s/rfqctl.out", h_tmpdir());
-    snprintf(err_path, sizeof(err_path), "%s/rfqctl.err", h_tmpdir());
-    const char *argv[24] = {RFQ_IT_RFQCTL_BIN};
-    int n = 1;
-    for (; args[n - 1] && n < 23; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    H_CHECK(pid >= 0, "fork rfqctl");
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0)
-            _exit(127);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        setenv("RFQ_NATS_URL", h_nats_url(), 1);
-        unsetenv("RFQ_REDIS_ADMIN_URL");
-        unsetenv("RFQ_TENANT_SECRET_FILE");
-        for (int i = 0; env && env[i]; i++)
-            putenv((char *)env[i]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    int64_t t0 = h_now_ms();
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (h_now_ms() - t0 > 20000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            h_fail(__FILE__, __LINE__, "rfqctl %s %s did not finish in 20 s", args[0],
-                   args[1] ? args[1] : "");
-        }
-        h_sleep_ms(5);
-    }
-    o->rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    slurp(out_path, o->out, sizeof(o->out));
-    slurp(err_path, o->err, sizeof(o->err));
-}
-
 /* No password or secret of the scenario in rfqctl's output. */
-static void check_no_secret(const struct ctl_run *o, const char *what)
+static void check_no_secret(const struct h_ctl_run *o, const char *what)
 {
-    for (const char *const *p = h_passwords_for_leak_check(); *p; p++)
-        H_CHECK(!**p || (!strstr(o->out, *p) && !strstr(o->err, *p)),
-                "%s: rfqctl printed a password or secret", what);
+    h_check_no_secret(o->out, o->err, what);
 }
 
-static void ctl_expect(struct ctl_run *o, const char *const *env, const char *const *args, int rc,
+static void ctl_expect(struct h_ctl_run *o, const char *const *env, const char *const *args, int rc,
                        const char *out_has, const char *what)
 {
-    ctl(o, env, args);
+    h_rfqctl(o, env, args);
     H_CHECK(o->rc == rc, "%s: rfqctl exit %d, expected %d; stdout: %s; stderr: %s", what, o->rc, rc,
             o->out, o->err);
     H_CHECK(!out_has || strstr(o->out, out_has), "%s: stdout lacks \"%s\": %s", what, out_has,
@@ -257,7 +193,7 @@ static void ctl_expect(struct ctl_run *o, const char *const *env, const char *co
 /* The admin tool end to end: record, Redis user, exit codes, and the API's view of it. */
 static void registry_rfqctl(const struct h_proc *req)
 {
-    struct ctl_run o;
+    struct h_ctl_run o;
     char secret_env[700], admin_env[600];
     /* The requester's secret: the Redis user rfqctl makes must have the password the
      * requester derives. */
@@ -849,14 +785,14 @@ static void check_cut(struct raw_stream *s, const char *message, const char *wha
 struct watch_run {
     const char *env[3];
     const char *id;
-    struct ctl_run o;
+    struct h_ctl_run o;
     pthread_t th;
 };
 
 static void *watch_main(void *arg)
 {
     struct watch_run *w = arg;
-    ctl(&w->o, w->env, (const char *[]){"watch", w->id, NULL});
+    h_rfqctl(&w->o, w->env, (const char *[]){"watch", w->id, NULL});
     return NULL;
 }
 
@@ -867,7 +803,7 @@ static bool ctl_out_wait(const char *needle, int bound_ms)
     snprintf(path, sizeof(path), "%s/rfqctl.out", h_tmpdir());
     int64_t until = h_now_ms() + bound_ms;
     for (;;) {
-        slurp(path, buf, sizeof(buf));
+        h_read_file(path, buf, sizeof(buf));
         if (strstr(buf, needle))
             return true;
         if (h_now_ms() > until)
