@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "harness.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -855,6 +856,16 @@ natsConnection *h_nc(void)
     return H.nc;
 }
 
+pid_t h_nats_pid(void)
+{
+    return H.nats_srv ? H.nats_srv->pid : 0;
+}
+
+pid_t h_redis_pid(void)
+{
+    return H.redis_srv ? H.redis_srv->pid : 0;
+}
+
 jsCtx *h_js(void)
 {
     return H.js;
@@ -1177,8 +1188,24 @@ static struct h_proc *engine_start(const char *kind, int *counter, const char *p
                               "RFQ_JWT_AUD=" H_AUD,
                               strcmp(kind, "requester") == 0 ? e_secret : NULL,
                               NULL};
-    const char *argv[] = {path, NULL};
-    struct h_proc *p = proc_new(name, path, argv, build_env(defaults, extra), true);
+    /* RFQ_IT_WRAP_<KIND> (e.g. RFQ_IT_WRAP_AGGREGATOR="/usr/bin/valgrind --tool=callgrind"):
+     * run the engine under a tool, for profiling; words split on spaces, the first an
+     * absolute path. */
+    char wrap_var[64], wrap[512] = "";
+    snprintf(wrap_var, sizeof(wrap_var), "RFQ_IT_WRAP_%s", kind);
+    for (char *c = wrap_var; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    const char *wrap_env = getenv(wrap_var);
+    snprintf(wrap, sizeof(wrap), "%s", wrap_env ? wrap_env : "");
+    const char *argv[24];
+    int argc = 0;
+    for (char *save = NULL, *w = strtok_r(wrap, " ", &save); w && argc < 22;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    const char *exe = argc ? argv[0] : path;
+    argv[argc++] = path;
+    argv[argc] = NULL;
+    struct h_proc *p = proc_new(name, exe, argv, build_env(defaults, extra), true);
     snprintf(p->ready_path, sizeof(p->ready_path), "%s", ready);
     /* The scenario may override the HTTP address: read back what the process really got. */
     const char *addr = NULL;

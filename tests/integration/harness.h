@@ -99,6 +99,9 @@ const char *h_nats_url(void);
 const char *h_nats_url_as(const char *role);
 natsConnection *h_nc(void);
 jsCtx *h_js(void);
+/* PIDs of the running servers (0 when stopped), e.g. to read their CPU time and memory. */
+pid_t h_nats_pid(void);
+pid_t h_redis_pid(void);
 
 /* Start redis-server (AOF, loopback, free port, dir in the temp dir) with an aclfile in the
  * temp dir: user default (admin, password-protected) and rfq-svc (rules of

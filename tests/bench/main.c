@@ -1,0 +1,93 @@
+/* rfq-bench: throughput and latency of the engine against the bare NATS + Redis scatter-gather,
+ * on servers it starts itself on loopback. See docs/performance.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_baseline.h"
+#include "bench_engine.h"
+#include "bench_plan.h"
+#include "bench_report.h"
+#include "harness.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rfq-bench [--quick | --full | --smoke] [options]\n"
+               "  --quick          closed loop W=1 and W=100 on every path, open loop 500/s\n"
+               "                   (default; about 2 minutes)\n"
+               "  --full           also open loop 500/1000/2000 RFQs/s, the memory soak and a\n"
+               "                   second aggregator (about 12 minutes)\n"
+               "  --smoke          300 RFQs per path, no figures judged (CI)\n"
+               "  --unicorns K     responders answering every RFQ (10)\n"
+               "  --seconds S      length of each measured run (quick 8, full 15)\n"
+               "  --soak-quotes N  quotes stored in the full mode's memory soak (1000000)\n"
+               "  --timeout-ms MS  RFQ deadline (5000)\n"
+               "  --http-clients N HTTP connections of the submitting app (64)\n"
+               "The last line is: engine/baseline: throughput=<W=100 ratio> p99=<W=1 ratio>\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_opts o = {BENCH_QUICK, 10, 0, 1000000, 5000, 64};
+    static const struct option longopts[] = {{"quick", no_argument, NULL, 'q'},
+                                             {"full", no_argument, NULL, 'f'},
+                                             {"smoke", no_argument, NULL, 's'},
+                                             {"unicorns", required_argument, NULL, 'k'},
+                                             {"seconds", required_argument, NULL, 'S'},
+                                             {"soak-quotes", required_argument, NULL, 'Q'},
+                                             {"timeout-ms", required_argument, NULL, 't'},
+                                             {"http-clients", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'q':
+            o.mode = BENCH_QUICK;
+            break;
+        case 'f':
+            o.mode = BENCH_FULL;
+            break;
+        case 's':
+            o.mode = BENCH_SMOKE;
+            break;
+        case 'k':
+            o.unicorns = atoi(optarg);
+            break;
+        case 'S':
+            o.seconds = atof(optarg);
+            break;
+        case 'Q':
+            o.soak_quotes = atol(optarg);
+            break;
+        case 't':
+            o.timeout_ms = atoi(optarg);
+            break;
+        case 'c':
+            o.http_clients = atoi(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || o.unicorns < 1 || o.unicorns > 64 || o.timeout_ms < 100 ||
+        o.http_clients < 1 || o.http_clients > 512 || o.seconds < 0 || o.soak_quotes < 0) {
+        usage(stderr);
+        return 2;
+    }
+    /* The harness's bound: a hung run becomes a failure with the processes' logs. */
+    int bound_s = o.mode == BENCH_FULL ? 1500 : o.mode == BENCH_QUICK ? 600 : 300;
+    h_init("bench", bound_s);
+    int rc = bench_plan_run(&o);
+    bench_engine_stop();
+    bench_baseline_stop();
+    h_finish();
+    if (o.mode != BENCH_SMOKE)
+        bench_print_ratios("engine-nats");
+    return rc;
+}
