@@ -395,7 +395,7 @@ static void slot_events(struct agg_batch *b, struct agg_slot *s, const struct ag
     const struct agg_store_result *res = s->item >= 0 ? &b->items[s->item].result : NULL;
     int64_t count = res ? res->count : 0;
     if (s->event_quote) {
-        char *json = agg_event_quote_json(s->q.tenant, s->q.rfq_id, count, &s->q.quote);
+        char *json = agg_event_quote_json(s->q.tenant, s->q.rfq_id, count, s->json);
         rfq_status st = agg_event_publish(env->nc, s->q.tenant, s->q.rfq_id, json);
         if (st != RFQ_OK)
             RFQ_LOG(&ctx, RFQ_WARN, "quote event not published: %s", rfq_status_str(st));

@@ -10,10 +10,11 @@
 #include "rfq_msg.h"
 #include "rfq_status.h"
 
-/* {"type":"quote","rfq_id","tenant","count":n,"quote":{...}}: a new malloc'd string (free()),
- * or NULL when out of memory. Pure. */
+/* {"type":"quote","rfq_id","tenant","count":n,"quote":{...}} around quote_json, the quote's
+ * canonical encoding (rfq_quote_encode): a new malloc'd string (free()), or NULL when out of
+ * memory or an id is not a valid identifier. Pure. */
 char *agg_event_quote_json(const char *tenant, const char *rfq_id, int64_t count,
-                           const struct rfq_quote *q);
+                           const char *quote_json);
 
 /* {"type":type,"rfq_id","tenant","status":type,"count":n,"best":{...}|null} for type
  * "completed" or "expired". best_json is the stored quote JSON (borrowed, may be NULL; when it

@@ -319,9 +319,127 @@ json_t *rfq_quote_to_json(const struct rfq_quote *q)
     return j;
 }
 
+/* A growing string for the quote encoder: every quote is encoded twice on its way (responder,
+ * aggregator), and building a jansson tree to dump it cost more than the rest of both. */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_int(struct sbuf *b, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+    sb_put(b, num, (size_t)n);
+}
+
+/* The escape of c inside a JSON string, as jansson writes it (esc holds \u00XX forms). */
+static const char *json_escape(unsigned char c, char esc[8])
+{
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\n':
+        return "\\n";
+    case '\t':
+        return "\\t";
+    case '\r':
+        return "\\r";
+    case '\b':
+        return "\\b";
+    case '\f':
+        return "\\f";
+    default:
+        snprintf(esc, 8, "\\u%04X", c);
+        return esc;
+    }
+}
+
+/* A JSON string: quote, backslash and control characters escaped, everything else as is. */
+static void sb_json_string(struct sbuf *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    for (const char *run = s;; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c && c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        sb_put(b, run, (size_t)(s - run));
+        if (!c)
+            break;
+        char esc[8];
+        sb_str(b, json_escape(c, esc));
+        run = s + 1;
+    }
+    sb_put(b, "\"", 1);
+}
+
 rfq_status rfq_quote_encode(const struct rfq_quote *q, char **out, size_t *out_len)
 {
-    return dump_owned(rfq_quote_to_json(q), out, out_len);
+    struct sbuf b = {NULL, 0, 0, false};
+    sb_str(&b, "{\"rfq_id\":");
+    sb_json_string(&b, q->rfq_id);
+    sb_str(&b, ",\"responder_id\":");
+    sb_json_string(&b, q->responder_id);
+    if (q->decline) {
+        sb_str(&b, ",\"decline\":");
+        sb_json_string(&b, q->decline_reason);
+    } else {
+        sb_str(&b, ",\"price\":{\"amount_minor\":");
+        sb_int(&b, (long long)q->amount_minor);
+        sb_str(&b, ",\"currency\":");
+        sb_json_string(&b, q->currency);
+        sb_str(&b, "},\"eta_s\":");
+        sb_int(&b, q->eta_s);
+        sb_str(&b, ",\"perks\":[");
+        for (int i = 0; i < q->n_perks && i < RFQ_TAGS_MAX; i++) {
+            if (i)
+                sb_put(&b, ",", 1);
+            sb_json_string(&b, q->perks[i]);
+        }
+        sb_put(&b, "]", 1);
+        if (q->valid_until_ms) {
+            sb_str(&b, ",\"valid_until_ms\":");
+            sb_int(&b, (long long)q->valid_until_ms);
+        }
+    }
+    sb_put(&b, "}", 1);
+    if (b.failed) {
+        free(b.p);
+        return RFQ_ENOMEM;
+    }
+    *out = b.p;
+    if (out_len)
+        *out_len = b.len;
+    return RFQ_OK;
 }
 
 #define RFQ_PRICE_MAX 1000000000000LL /* 10^12 minor units: far above any ride */
@@ -368,6 +486,37 @@ rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len, 
 out:
     json_decref(root);
     return st;
+}
+
+rfq_status rfq_quote_check(const struct rfq_quote *q, struct rfq_err *err)
+{
+    if (!rfq_ident_valid(q->rfq_id))
+        return rfq_err_set(err, RFQ_EINVAL, "rfq_id", "rfq_id has an invalid value");
+    if (!rfq_ident_valid(q->responder_id))
+        return rfq_err_set(err, RFQ_EINVAL, "responder_id", "responder_id has an invalid value");
+    if (q->decline)
+        return reason_valid(q->decline_reason)
+                   ? RFQ_OK
+                   : rfq_err_set(err, RFQ_EINVAL, "decline", "decline has an invalid value");
+    if (q->amount_minor < 0 || q->amount_minor > RFQ_PRICE_MAX)
+        return rfq_err_set(err, RFQ_EINVAL, "amount_minor", "amount_minor out of range");
+    if (!currency_valid(q->currency))
+        return rfq_err_set(err, RFQ_EINVAL, "currency", "currency has an invalid value");
+    if (q->eta_s < 0 || q->eta_s > 86400)
+        return rfq_err_set(err, RFQ_EINVAL, "eta_s", "eta_s out of range");
+    if (q->n_perks < 0 || q->n_perks > RFQ_TAGS_MAX)
+        return rfq_err_set(err, RFQ_EINVAL, "perks", "perks must be at most %d tags", RFQ_TAGS_MAX);
+    for (int i = 0; i < q->n_perks; i++) {
+        if (!tag_valid(q->perks[i]))
+            return rfq_err_set(err, RFQ_EINVAL, "perks", "perks[%d] must match [a-z0-9_]{1,32}", i);
+        for (int j = 0; j < i; j++)
+            if (strcmp(q->perks[j], q->perks[i]) == 0)
+                return rfq_err_set(err, RFQ_EINVAL, "perks", "perks[%d] repeats \"%s\"", i,
+                                   q->perks[i]);
+    }
+    if (q->valid_until_ms < 0 || q->valid_until_ms > RFQ_TIME_MAX_MS)
+        return rfq_err_set(err, RFQ_EINVAL, "valid_until_ms", "valid_until_ms out of range");
+    return RFQ_OK;
 }
 
 rfq_status rfq_rank_member(char *out, size_t cap, const struct rfq_quote *q, uint64_t arrival)

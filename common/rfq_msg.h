@@ -88,6 +88,9 @@ rfq_status rfq_request_decode(struct rfq_request *out, const char *buf, size_t l
 rfq_status rfq_quote_encode(const struct rfq_quote *q, char **out, size_t *out_len);
 rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len,
                             struct rfq_err *err);
+/* What rfq_quote_decode would check, on a quote built in memory (a responder's answer):
+ * RFQ_OK, or RFQ_EINVAL with err naming the field. */
+rfq_status rfq_quote_check(const struct rfq_quote *q, struct rfq_err *err);
 
 /* JSON object views (new references) for building API answers and events. */
 json_t *rfq_request_to_json(const struct rfq_request *req);

@@ -102,8 +102,14 @@ rfq_status rfq_nats_connect_inbox(natsConnection **out, const char *url, const c
 {
     if (inbox_prefix && *inbox_prefix && !rfq_nats_inbox_prefix_valid(inbox_prefix))
         return RFQ_EINVAL;
+    /* No lock spinning: nats.c spins up to 2000 trylocks before blocking on a contended lock,
+     * which on a machine with few cores burns the CPU the lock holder needs (about a tenth of
+     * a responder's instructions under load). Must come before any other nats.c call; a later
+     * call keeps the first setting. */
+    natsStatus s = nats_Open(0);
     natsOptions *opts = NULL;
-    natsStatus s = natsOptions_Create(&opts);
+    if (s == NATS_OK)
+        s = natsOptions_Create(&opts);
     if (s == NATS_OK)
         s = natsOptions_SetURL(opts, url);
     if (s == NATS_OK && inbox_prefix && *inbox_prefix)

@@ -503,9 +503,9 @@ static void ask_one(rsp_agent *a, const struct rsp_hosted *h, const struct rfq_r
     } else if (!q.decline && strcmp(q.currency, rfq->body.currency) != 0) {
         rfq_err_set(&err, RFQ_EINVAL, "currency", "currency %s is not the RFQ's %s", q.currency,
                     rfq->body.currency);
-    } else if ((st = rfq_quote_encode(&q, &body, &body_len)) == RFQ_OK) {
-        struct rfq_quote check;
-        st = rfq_quote_decode(&check, body, body_len, &err);
+    } else if ((st = rfq_quote_check(&q, &err)) == RFQ_OK) {
+        /* Checked as the aggregator's decoder would, so a bad answer is refused here. */
+        st = rfq_quote_encode(&q, &body, &body_len);
     }
     if (st != RFQ_OK) {
         COUNT(&a->counters, invalid);

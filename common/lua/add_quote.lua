@@ -42,8 +42,8 @@ if ARGV[6] ~= '' and ARGV[6] ~= rfq[4] then
 end
 -- Bound what one RFQ can hold: declines do not count towards max_quotes, so without a cap a
 -- peer could store any number of them under made-up responder ids.
-if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[8]) and
-    redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+local answers = redis.call('HLEN', KEYS[2])
+if answers >= tonumber(ARGV[8]) and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   redis.call('HINCRBY', KEYS[1], 'overflow', 1)
   return {'overflow', tonumber(rfq[5]), status}
 end
@@ -51,9 +51,15 @@ if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
   redis.call('HINCRBY', KEYS[1], 'dups', 1)
   return {'duplicate', tonumber(rfq[5]), status}
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[2], ttl)
+-- The answers hash and the ranking expire with the RFQ. The RFQ's expiry is fixed when it is
+-- created, so each key gets it once, when this answer created it (not on every answer: these
+-- were three of the script's ten commands).
+local ttl = -1
+if answers == 0 then
+  ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
 end
 if ARGV[3] == '' then
   redis.call('HINCRBY', KEYS[1], 'declines', 1)
@@ -62,10 +68,16 @@ if ARGV[3] == '' then
 end
 redis.call('HINCRBY', KEYS[6], 'quotes', 1)
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
-if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[3], ttl)
-end
 local n = redis.call('HINCRBY', KEYS[1], 'count', 1)
+if n == 1 then
+  -- the first priced quote: this ZADD created the ranking
+  if answers ~= 0 then
+    ttl = redis.call('PTTL', KEYS[1])
+  end
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+end
 if status == 'open' and n >= tonumber(rfq[3]) then
   redis.call('HSET', KEYS[1], 'status', 'completed', 'closed_ms', ARGV[7])
   redis.call('ZREM', KEYS[4], ARGV[5])

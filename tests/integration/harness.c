@@ -369,7 +369,7 @@ void h_init(const char *scenario, int bound_s)
     H.dlq_next_seq = 1;
     make_credentials();
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    natsStatus ns = nats_Open(-1);
+    natsStatus ns = nats_Open(0); /* no lock spinning, as the engines (rfq_nats.c) */
     H_CHECK(ns == NATS_OK, "nats_Open: %s", natsStatus_GetText(ns));
 
     pthread_t wd;

@@ -33,7 +33,13 @@ static void test_quote_event(void **state)
     q.eta_s = 240;
     snprintf(q.perks[0], sizeof(q.perks[0]), "free_drinks");
     q.n_perks = 1;
-    json_t *j = parse(agg_event_quote_json("acme", "r1", 3, &q));
+    char *qjson = NULL;
+    assert_int_equal(rfq_quote_encode(&q, &qjson, NULL), RFQ_OK);
+    json_t *j = parse(agg_event_quote_json("acme", "r1", 3, qjson));
+    free(qjson);
+    /* Ids that are not identifiers cannot be spliced into JSON: refused. */
+    assert_null(agg_event_quote_json("ac\"me", "r1", 3, "{}"));
+    assert_null(agg_event_quote_json("acme", "r\\1", 3, "{}"));
     assert_string_equal(json_string_value(json_object_get(j, "type")), "quote");
     assert_string_equal(json_string_value(json_object_get(j, "rfq_id")), "r1");
     assert_string_equal(json_string_value(json_object_get(j, "tenant")), "acme");
@@ -70,6 +76,10 @@ static void test_closed_event(void **state)
         assert_true(json_is_null(json_object_get(j, "best")));
         json_decref(j);
     }
+    /* Nothing is spliced around ids that are not identifiers or an unknown type. */
+    assert_null(agg_event_closed_json("completed", "ac\"me", "r1", 1, best));
+    assert_null(agg_event_closed_json("completed", "acme", "r}1", 1, best));
+    assert_null(agg_event_closed_json("done\"", "acme", "r1", 1, best));
 }
 
 static void test_publish_rejects_bad_ids(void **state)

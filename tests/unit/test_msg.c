@@ -135,6 +135,50 @@ static struct rfq_request request_of(const struct rfq_submit *s)
     return r;
 }
 
+/* Ways to spoil one field of a valid quote (test_quote_check_refuses). */
+static void spoil_rfq_id(struct rfq_quote *q)
+{
+    strcpy(q->rfq_id, "r 1");
+}
+static void spoil_responder(struct rfq_quote *q)
+{
+    q->responder_id[0] = '\0';
+}
+static void spoil_amount(struct rfq_quote *q)
+{
+    q->amount_minor = -1;
+}
+static void spoil_currency(struct rfq_quote *q)
+{
+    strcpy(q->currency, "eu");
+}
+static void spoil_eta(struct rfq_quote *q)
+{
+    q->eta_s = 86401;
+}
+static void spoil_perk_charset(struct rfq_quote *q)
+{
+    strcpy(q->perks[0], "Wi-Fi");
+}
+static void spoil_perk_repeat(struct rfq_quote *q)
+{
+    strcpy(q->perks[1], q->perks[0]);
+    q->n_perks = 2;
+}
+static void spoil_perk_count(struct rfq_quote *q)
+{
+    q->n_perks = RFQ_TAGS_MAX + 1;
+}
+static void spoil_valid(struct rfq_quote *q)
+{
+    q->valid_until_ms = RFQ_TIME_MAX_MS + 1;
+}
+static void spoil_decline(struct rfq_quote *q)
+{
+    q->decline = true;
+    strcpy(q->decline_reason, "tab\there");
+}
+
 /* encode -> decode -> encode: the decoded structs agree and the encoding is a fixed point. */
 static void round_trip_quote(const struct rfq_quote *q)
 {
@@ -148,8 +192,62 @@ static void round_trip_quote(const struct rfq_quote *q)
     assert_int_equal(memcmp(&back, q, sizeof(back)), 0);
     assert_int_equal(rfq_quote_encode(&back, &b, &blen), RFQ_OK);
     assert_string_equal(a, b);
+    /* The encoder writes byte for byte what jansson writes for the same quote (the stored
+     * form is unchanged), and what decodes passes the in-memory check. */
+    json_t *j = rfq_quote_to_json(q);
+    char *c = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(a, c);
+    assert_int_equal(rfq_quote_check(&back, &err), RFQ_OK);
+    free(c);
+    json_decref(j);
     free(a);
     free(b);
+}
+
+/* rfq_quote_check refuses, field by field, what rfq_quote_decode would refuse. */
+static void test_quote_check_refuses(void **state)
+{
+    (void)state;
+    struct rfq_quote good;
+    memset(&good, 0, sizeof(good));
+    strcpy(good.rfq_id, "r1");
+    strcpy(good.responder_id, "u1");
+    strcpy(good.currency, "EUR");
+    good.amount_minor = 100;
+    good.eta_s = 60;
+    strcpy(good.perks[0], "wifi");
+    good.n_perks = 1;
+    struct rfq_err err = {.field = ""};
+    assert_int_equal(rfq_quote_check(&good, &err), RFQ_OK);
+    struct {
+        const char *field;
+        void (*spoil)(struct rfq_quote *);
+    } cases[] = {
+        {"rfq_id", spoil_rfq_id},
+        {"responder_id", spoil_responder},
+        {"amount_minor", spoil_amount},
+        {"currency", spoil_currency},
+        {"eta_s", spoil_eta},
+        {"perks", spoil_perk_charset},
+        {"perks", spoil_perk_repeat},
+        {"perks", spoil_perk_count},
+        {"valid_until_ms", spoil_valid},
+        {"decline", spoil_decline},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rfq_quote q = good;
+        cases[i].spoil(&q);
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(rfq_quote_check(&q, &err), RFQ_EINVAL);
+        assert_string_equal(err.field, cases[i].field);
+        /* and the decoder agrees once it is encoded */
+        char *json = NULL;
+        size_t len = 0;
+        assert_int_equal(rfq_quote_encode(&q, &json, &len), RFQ_OK);
+        struct rfq_quote back;
+        assert_int_equal(rfq_quote_decode(&back, json, len, &err), RFQ_EINVAL);
+        free(json);
+    }
 }
 
 static void round_trip_request(const struct rfq_request *r)
@@ -540,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_custom_limits),
         cmocka_unit_test(test_quote_round_trips),
+        cmocka_unit_test(test_quote_check_refuses),
         cmocka_unit_test(test_request_round_trips),
         cmocka_unit_test(test_parse_object),
     };
