@@ -1,6 +1,9 @@
 /* req_submit: verify, decode, take the quota and persist (create_rfq.lua), scatter, answer. */
 #include "req_submit.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,52 @@
 /* How long after a NATS reconnection submits are still refused (503), ms: our responders
  * resubscribe within about 350 ms of the server's return (250 ms reconnect wait plus jitter). */
 #define REQ_SCATTER_GRACE_MS 1000
+
+/* A scatter's flush waits in slices this long, so that a connection lost meanwhile ends the
+ * wait at once instead of holding the submit until the server is back. */
+#define REQ_FLUSH_SLICE_MS 50
+
+/* When the requester's NATS connection last came back. The reconnected callback behind
+ * rfq_nats_since_reconnect_ms runs on nats.c's callback thread after the connection already
+ * reads CONNECTED and has sent its reconnect buffer, so alone it can be late: a submit admitted
+ * in between, or a scatter whose PONG came back from the new server first, would see the
+ * previous reconnection's time. nats.c counts the reconnection (natsStatistics) under the
+ * connection lock before it resends anything, so the count is never late; its time is the
+ * callback's stamp when that is newer than the previous look, else the look that saw it. */
+static struct {
+    pthread_mutex_t mu;
+    uint64_t count;  /* reconnections of the connection seen by the latest look */
+    int64_t look_ns; /* monotonic time of the latest look */
+    int64_t back_ns; /* of the latest reconnection; 0 = none */
+} reconnect_clock = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Look at nc: *count = its reconnections so far; returns the milliseconds since the latest
+ * (INT64_MAX when none). The callback's stamp is read before the count, so it cannot belong
+ * to a reconnection the count does not include. */
+static int64_t since_reconnect_ms(natsConnection *nc, uint64_t *count)
+{
+    int64_t now = rfq_mono_ns();
+    int64_t cb_ms = rfq_nats_since_reconnect_ms();
+    int64_t cb_ns = cb_ms == INT64_MAX ? 0 : now - cb_ms * 1000000;
+    uint64_t n = 0;
+    natsStatistics *stats = NULL;
+    if (natsStatistics_Create(&stats) != NATS_OK || natsConnection_GetStats(nc, stats) != NATS_OK ||
+        natsStatistics_GetCounts(stats, NULL, NULL, NULL, NULL, &n) != NATS_OK)
+        n = UINT64_MAX; /* unknown: counts as a reconnection just now */
+    natsStatistics_Destroy(stats);
+    pthread_mutex_lock(&reconnect_clock.mu);
+    if (n != reconnect_clock.count) {
+        bool stamp_is_its = n == reconnect_clock.count + 1 && cb_ns > reconnect_clock.look_ns;
+        reconnect_clock.back_ns = stamp_is_its ? cb_ns : now;
+        reconnect_clock.count = n;
+    }
+    reconnect_clock.look_ns = now;
+    int64_t back_ns = reconnect_clock.back_ns;
+    pthread_mutex_unlock(&reconnect_clock.mu);
+    *count = n;
+    int64_t ms = back_ns ? (now - back_ns) / 1000000 : INT64_MAX;
+    return ms < cb_ms ? ms : cb_ms;
+}
 
 /* The tenant-wide keys create_rfq touches besides the RFQ's own: quota state, open set and
  * the usage hash of the RFQ's creation month (the undo decrements the same month). */
@@ -121,10 +170,32 @@ static rfq_status delete_in_redis(redisContext *c, void *arg)
     return st;
 }
 
+/* Flush nc within timeout_ms (PING/PONG), in REQ_FLUSH_SLICE_MS slices: gives up as soon as
+ * the connection is not CONNECTED, since a PING written then waits in nats.c's reconnect
+ * buffer until the server is back. A slice's late PONG still proves what preceded it. */
+static natsStatus flush_while_connected(natsConnection *nc, int timeout_ms)
+{
+    int64_t until = rfq_mono_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        if (natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED)
+            return NATS_CONNECTION_DISCONNECTED;
+        int64_t left_ms = (until - rfq_mono_ns()) / 1000000;
+        if (left_ms <= 0)
+            return NATS_TIMEOUT;
+        natsStatus ns = natsConnection_FlushTimeout(
+            nc, left_ms < REQ_FLUSH_SLICE_MS ? left_ms : REQ_FLUSH_SLICE_MS);
+        if (ns != NATS_TIMEOUT)
+            return ns;
+    }
+}
+
 /* Publish the RFQ to rfq.v1.req.<region>.<tenant> with its return address and headers, then
- * wait until the server has processed it (PING/PONG), so 202 means "scattered". */
+ * wait until the server has processed it (PING/PONG), so 202 means "scattered". count is the
+ * connection's reconnections when the submit was admitted: a scatter that crossed another one
+ * (written while the connection was down, it waited in nats.c's reconnect buffer and went out
+ * to the server just come back, where the responders are still resubscribing) fails. */
 static rfq_status scatter(struct req_server *s, const struct rfq_request *r, const char *json,
-                          size_t json_len, const char *traceparent)
+                          size_t json_len, const char *traceparent, uint64_t count)
 {
     char subject[RFQ_KEY_MAX], reply[RFQ_KEY_MAX], deadline[24];
     if (rfq_subject_request(subject, sizeof(subject), r->body.region, r->tenant) != RFQ_OK ||
@@ -141,15 +212,17 @@ static rfq_status scatter(struct req_server *s, const struct rfq_request *r, con
         ns = natsMsgHeader_Set(m, RFQ_HDR_DEADLINE, deadline);
     if (ns == NATS_OK && traceparent)
         ns = natsMsgHeader_Set(m, RFQ_HDR_TRACEPARENT, traceparent);
+    /* Lost since the admission (e.g. during create_rfq): do not write into the buffer. */
+    if (ns == NATS_OK && natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
+        ns = NATS_CONNECTION_DISCONNECTED;
     if (ns == NATS_OK)
         ns = natsConnection_PublishMsg(s->nc, m);
     natsMsg_Destroy(m);
     if (ns == NATS_OK)
-        ns = natsConnection_FlushTimeout(s->nc, s->cfg.publish_flush_ms);
-    /* Written while the connection was down, the scatter waited in nats.c's reconnect buffer
-     * and went out, with the flush's PING, to the server just come back, where the responders
-     * are still resubscribing: it reached no one. */
-    if (ns == NATS_OK && rfq_nats_since_reconnect_ms() < REQ_SCATTER_GRACE_MS)
+        ns = flush_while_connected(s->nc, s->cfg.publish_flush_ms);
+    uint64_t now_count = 0;
+    if (ns == NATS_OK &&
+        (since_reconnect_ms(s->nc, &now_count) < REQ_SCATTER_GRACE_MS || now_count != count))
         ns = NATS_CONNECTION_DISCONNECTED;
     return rfq_nats_status(ns);
 }
@@ -220,9 +293,11 @@ void req_submit_run(struct req_server *s, const struct rfq_identity *who, const 
     /* While disconnected, nats.c would buffer the scatter and send it after a reconnect, long
      * after we answered 503: refuse before storing anything. Just after a reconnection the
      * responders are still resubscribing (their clients retry every 250 ms or so): a scatter
-     * then reaches none of them, so refuse for REQ_SCATTER_GRACE_MS more. */
-    if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED ||
-        rfq_nats_since_reconnect_ms() < REQ_SCATTER_GRACE_MS) {
+     * then reaches none of them, so refuse for REQ_SCATTER_GRACE_MS more. The reconnection
+     * count is read before the status; scatter() compares it again once its PONG is back. */
+    uint64_t reconnects = 0;
+    if (since_reconnect_ms(s->nc, &reconnects) < REQ_SCATTER_GRACE_MS ||
+        natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED) {
         req_reply_error(out, 503, "messaging unavailable");
         return;
     }
@@ -251,7 +326,7 @@ void req_submit_run(struct req_server *s, const struct rfq_identity *who, const 
         req_quota_refuse(out, &cc.verdict, &settings.quota);
         goto out_free_json;
     }
-    st = scatter(s, &req, json, json_len, traceparent_ok(traceparent));
+    st = scatter(s, &req, json, json_len, traceparent_ok(traceparent), reconnects);
     if (st != RFQ_OK) {
         RFQ_LOG(&log, RFQ_WARN, "cannot scatter rfq: %s", rfq_status_str(st));
         if (req_redis_pool_run(s->redis, delete_in_redis, &req) != RFQ_OK)

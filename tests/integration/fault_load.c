@@ -763,6 +763,8 @@ static void account_scatter(struct fl_result *res)
     int shown = 0;
     for (int i = 0; i < FL_TABLE; i++) {
         const struct fl_rfq *r = &FL.table[i];
+        if (r->id[0] && r->accepts == 0 && r->seen_ms)
+            res->refused_seen++;
         if (!r->id[0] || r->accepts == 0 || r->seen_ms)
             continue;
         res->scatter_missed++;
@@ -835,6 +837,10 @@ static void account_submits(struct fl_result *res)
             else
                 refused_after++;
         }
+        /* The requester answers a submit it cannot scatter at once; one held across the
+         * outage would also keep the submitter from making any submit during it. */
+        if (strcmp(ou->what, "nats") == 0)
+            res->outage_held += spanning;
         h_log("%s outage %d (%s): down %lld ms; %ld submits under way at the crash answered after "
               "the restart (%ld with 202); after the restart %ld submits refused, first 202 at "
               "+%lld ms",
@@ -885,13 +891,14 @@ void fl_finish(struct fl_result *out)
     printf("%s rfqs: accepted=%ld stored=%ld lost=%ld duplicates=%ld open_past_deadline=%ld\n", sc,
            res.accepted, res.rfqs_stored, res.rfqs_lost, res.rfqs_dup, res.open_past_deadline);
     printf("%s detail: submits=%ld refused=%ld unanswered=%ld orphans=%ld resent_copies=%ld "
-           "dups_counted=%ld scatter_missed=%ld (unexplained %ld) max_sweep_delay_ms=%ld "
-           "stale_index=%ld",
+           "dups_counted=%ld scatter_missed=%ld (unexplained %ld) refused_seen=%ld "
+           "max_sweep_delay_ms=%ld stale_index=%ld",
            sc, res.submits, res.refused, res.unanswered, res.orphans, res.resent, res.dups_counted,
-           res.scatter_missed, res.scatter_unexplained, res.max_sweep_delay_ms, res.stale_index);
+           res.scatter_missed, res.scatter_unexplained, res.refused_seen, res.max_sweep_delay_ms,
+           res.stale_index);
     if (FL.n_outages)
-        printf(" outage_submits=%ld outage_503=%ld outage_202=%ld", res.outage_submits,
-               res.outage_503, res.outage_202);
+        printf(" outage_submits=%ld outage_503=%ld outage_202=%ld outage_held=%ld",
+               res.outage_submits, res.outage_503, res.outage_202, res.outage_held);
     printf("\n");
     if (FL.twice || FL.late)
         printf("%s bad responders: fr-twice acked_copies=%ld stored=%ld, fr-late acked=%ld "
@@ -921,6 +928,9 @@ void fl_finish(struct fl_result *out)
     H_CHECK(res.scatter_unexplained == 0, "%ld accepted RFQs never reached the responders",
             res.scatter_unexplained);
     H_CHECK(res.outage_202 == 0, "%ld submits accepted while a server was down", res.outage_202);
+    H_CHECK(res.outage_held == 0,
+            "%ld submits under way at a nats-server crash were answered only once it was back",
+            res.outage_held);
     free(FL.token);
     free(FL.attempts);
     free(FL.table);

@@ -31,6 +31,10 @@ struct fl_result {
     long accepted, rfqs_stored, rfqs_lost, rfqs_dup, open_past_deadline, orphans;
     long submits, refused, unanswered, scatter_missed, scatter_unexplained;
     long outage_submits, outage_503, outage_202;
+    long outage_held;  /* submits under way at a nats-server crash answered only once it was
+                          back (a scatter held in the reconnect buffer) */
+    long refused_seen; /* RFQs the responders saw that no 202 named: refused after their
+                          scatter left (their answers are dead-lettered as unknown_rfq) */
     long max_sweep_delay_ms;
     long stale_index;               /* deadline-set and open-set entries past their deadline */
     long dups_counted;              /* sum of the RFQs' dups fields */
@@ -44,7 +48,8 @@ void fl_start(const struct fl_cfg *cfg);
 
 /* Mark the start and end (the server's restart) of an outage of nats-server ("nats") or
  * redis-server ("redis"): no 202 may be answered inside one, submits in it are counted, and
- * for "nats" an RFQ accepted shortly before the start may have lost its scatter. */
+ * for "nats" an RFQ accepted shortly before the start may have lost its scatter, but no submit
+ * under way at the start may stay unanswered until the end. */
 void fl_outage_begin(const char *what);
 void fl_outage_end(void);
 
