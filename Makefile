@@ -9,6 +9,9 @@
 #   test          deps + build + every CTest test (unit, integration, and the end-to-end
 #                 tests over a whole local stack: ctl_e2e and stack_smoke)
 #   smoke         build + only the local stack smoke test (deploy/local/smoke)
+#   bench         the full benchmark: engine against the bare NATS + Redis baseline, closed
+#                 and open loop, memory soak (about 12 minutes; docs/performance.md)
+#   bench-quick   the short benchmark (about 2 minutes); its last line is the ratio line
 #   asan          build into $(ASAN_DIR) with AddressSanitizer/UBSan and run the CTest tests
 #   fuzz          build the libFuzzer targets into $(FUZZ_DIR) (clang) and run each for
 #                 $(FUZZ_SECONDS) s on a copy of its corpus; a finding fails and prints its file
@@ -20,7 +23,8 @@
 # Variables: BUILD_DIR (build), ASAN_DIR (build-asan), FUZZ_DIR (build-fuzz), FUZZ_SECONDS (60),
 # FUZZ_TARGETS (all), FUZZ_CC (clang-14, else clang), BUILD_TYPE (RelWithDebInfo),
 # CMAKE_ARGS (extra cmake arguments, e.g. -DRFQ_WERROR=ON), JOBS (nproc), CTEST_JOBS (2),
-# SKIP_DEPS=1 (do not check Debian packages, e.g. on another distribution).
+# SKIP_DEPS=1 (do not check Debian packages, e.g. on another distribution), BENCH_ARGS (extra
+# rfq-bench options, e.g. --seconds 20 or --unicorns 20).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -44,7 +48,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libnats-dev libhiredis-dev libj
 FORMAT_DIRS := common requester responder aggregator tests
 CTEST_FLAGS := --output-on-failure --no-tests=error
 
-.PHONY: deps build run stop status test smoke asan fuzz-build fuzz fuzz-smoke format format-check clean
+.PHONY: deps build run stop status test smoke bench bench-quick asan fuzz-build fuzz fuzz-smoke format format-check clean
 # Prerequisites run in order (deps before build before the stack), even under make -j;
 # the compiler still runs in parallel inside `cmake --build -j`.
 .NOTPARALLEL:
@@ -98,6 +102,14 @@ test: deps build
 
 smoke: build
 	RFQ_BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/local/smoke
+
+# The benchmark starts its own nats-server and redis-server on loopback (docs/performance.md).
+# Its last line: engine/baseline: throughput=<W=100 ratio> p99=<W=1 ratio>.
+bench: deps build
+	$(BUILD_DIR)/tests/bench/rfq-bench --full $(BENCH_ARGS)
+
+bench-quick: deps build
+	$(BUILD_DIR)/tests/bench/rfq-bench --quick $(BENCH_ARGS)
 
 asan: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRFQ_SANITIZE=ON $(CMAKE_ARGS)

@@ -1,4 +1,6 @@
-/* bench_baseline: publisher, repliers and gatherer of the bare scatter-gather. */
+/* bench_baseline: publisher, repliers and gatherer of the bare scatter-gather, in two forms:
+ * replies over core NATS ("baseline", what the targets compare with) and replies through a
+ * JetStream work-queue stream ("baseline-js": the least a durable quote stream costs). */
 #include "bench_baseline.h"
 
 #include <stdio.h>
@@ -13,179 +15,285 @@
 #include "rfq_nats.h"
 #include "rfq_redis.h"
 
-#define REQ_SUBJECT "bench.base.req"
-#define REPLY_PREFIX "bench.base.rep"
 #define REPLIERS_MAX 64
 #define PIPELINE_MAX 512
+#define JS_STREAM "BENCH_BASE"
 
-static struct {
+struct baseline {
+    const char *name;
+    bool durable;
+    char req_subject[32];  /* bench.<name>.req */
+    char reply_prefix[32]; /* bench.<name>.rep: + .<gen>.<seq> */
+    struct bench_driver drv;
+    /* which run the gatherer reports to */
     pthread_rwlock_t lock;
     struct bench_run *run;
     uint32_t gen;
-} target = {PTHREAD_RWLOCK_INITIALIZER, NULL, 0};
-
-static struct {
+    uint8_t *counts; /* replies stored per RFQ of the current run (gatherer thread only) */
+    uint32_t counts_cap;
+    /* parts */
     int k;
     natsConnection *pub_nc;
     natsConnection *rep_nc[REPLIERS_MAX];
+    jsCtx *rep_js[REPLIERS_MAX];
     natsSubscription *rep_sub[REPLIERS_MAX];
     char rep_body[REPLIERS_MAX][256];
     natsConnection *gather_nc;
+    jsCtx *gather_js;
     natsSubscription *gather_sub;
     redisContext *redis;
     pthread_t gatherer;
     volatile bool stopping;
-    /* replies stored per RFQ of the current run (gatherer thread only) */
-    uint8_t *counts;
-    uint32_t counts_cap;
     char request[512];
-} B;
+};
+
+static struct baseline plain = {.name = "baseline", .lock = PTHREAD_RWLOCK_INITIALIZER};
+static struct baseline durable = {
+    .name = "baseline-js", .durable = true, .lock = PTHREAD_RWLOCK_INITIALIZER};
 
 static void attach(void *ctx, struct bench_run *run)
 {
-    (void)ctx;
-    pthread_rwlock_wrlock(&target.lock);
-    target.run = run;
-    target.gen++;
+    struct baseline *b = ctx;
+    pthread_rwlock_wrlock(&b->lock);
+    b->run = run;
+    b->gen++;
     if (run) {
-        free(B.counts);
-        B.counts_cap = run->cap;
-        B.counts = calloc(run->cap, 1);
-        H_CHECK(B.counts != NULL, "out of memory");
+        free(b->counts);
+        b->counts_cap = run->cap;
+        b->counts = calloc(run->cap, 1);
+        H_CHECK(b->counts != NULL, "out of memory");
     }
-    pthread_rwlock_unlock(&target.lock);
+    pthread_rwlock_unlock(&b->lock);
 }
 
-/* A replier: answers each request at once with a quote-sized body naming itself. */
-static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+/* Each replier's closure: its baseline and its index. */
+struct replier {
+    struct baseline *b;
+    int i;
+};
+static struct replier repliers[2][REPLIERS_MAX];
+
+/* A replier answers each request at once with a quote-sized body naming itself: over core
+ * NATS, or published into the stream (PubAck awaited asynchronously, as a responder does). */
+static void on_request_reply(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
     (void)sub;
-    const char *body = closure;
+    const struct replier *r = closure;
     const char *reply = natsMsg_GetReply(m);
-    if (reply)
-        natsConnection_Publish(nc, reply, body, (int)strlen(body));
+    const char *body = r->b->rep_body[r->i];
+    if (reply) {
+        if (r->b->durable)
+            js_PublishAsync(r->b->rep_js[r->i], reply, body, (int)strlen(body), NULL);
+        else
+            natsConnection_Publish(nc, reply, body, (int)strlen(body));
+    }
     natsMsg_Destroy(m);
 }
 
-/* The gatherer: takes what has arrived (up to PIPELINE_MAX replies), stores each with one
- * pipelined HSET, and after Redis answered counts them; the K-th reply completes the RFQ. */
+/* Store n replies with pipelined HSETs, then count them; the K-th completes its RFQ. */
+static void store_and_count(struct baseline *b, natsMsg **batch, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *key = natsMsg_GetSubject(batch[i]); /* bench.<name>.rep.<gen>.<seq> */
+        const char *data = natsMsg_GetData(batch[i]);
+        int len = natsMsg_GetDataLength(batch[i]);
+        /* The body starts {"responder":"rNN": the field name is the replier. */
+        redisAppendCommand(b->redis, "HSET %s %b %b", key, data + 14, (size_t)3, data, (size_t)len);
+    }
+    for (int i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        H_CHECK(redisGetReply(b->redis, (void **)&r) == REDIS_OK && r &&
+                    r->type != REDIS_REPLY_ERROR,
+                "%s HSET: %s", b->name, r ? r->str : b->redis->errstr);
+        freeReplyObject(r);
+    }
+    if (b->durable) /* acknowledged once stored, as the aggregator does */
+        for (int i = 0; i < n; i++)
+            natsMsg_Ack(batch[i], NULL);
+    int64_t now = bench_now_ns();
+    char fmt[48];
+    snprintf(fmt, sizeof(fmt), "%s.%%u.%%u", b->reply_prefix);
+    pthread_rwlock_rdlock(&b->lock);
+    for (int i = 0; i < n; i++) {
+        unsigned gen = 0, seq = 0;
+        if (b->run && sscanf(natsMsg_GetSubject(batch[i]), fmt, &gen, &seq) == 2 && gen == b->gen &&
+            seq < b->counts_cap && ++b->counts[seq] == b->k)
+            bench_done(b->run, seq, now, b->k);
+        natsMsg_Destroy(batch[i]);
+    }
+    pthread_rwlock_unlock(&b->lock);
+}
+
+/* The gatherer: takes what has arrived (up to PIPELINE_MAX replies) and stores it. */
 static void *gatherer_main(void *arg)
 {
-    (void)arg;
+    struct baseline *b = arg;
     natsMsg *batch[PIPELINE_MAX];
-    while (!B.stopping) {
+    while (!b->stopping) {
         int n = 0;
-        natsMsg *m = NULL;
-        if (natsSubscription_NextMsg(&m, B.gather_sub, 100) != NATS_OK)
-            continue;
-        batch[n++] = m;
-        while (n < PIPELINE_MAX && natsSubscription_NextMsg(&m, B.gather_sub, 0) == NATS_OK)
+        if (b->durable) {
+            natsMsgList list = {0};
+            if (natsSubscription_Fetch(&list, b->gather_sub, PIPELINE_MAX, 100, NULL) != NATS_OK)
+                continue;
+            for (int i = 0; i < list.Count; i++) {
+                batch[n++] = list.Msgs[i];
+                list.Msgs[i] = NULL;
+            }
+            natsMsgList_Destroy(&list);
+        } else {
+            natsMsg *m = NULL;
+            if (natsSubscription_NextMsg(&m, b->gather_sub, 100) != NATS_OK)
+                continue;
             batch[n++] = m;
-        for (int i = 0; i < n; i++) {
-            const char *key = natsMsg_GetSubject(batch[i]); /* bench.base.rep.<gen>.<seq> */
-            const char *data = natsMsg_GetData(batch[i]);
-            int len = natsMsg_GetDataLength(batch[i]);
-            /* The body starts {"responder":"rNN": the field name is the replier. */
-            redisAppendCommand(B.redis, "HSET %s %b %b", key, data + 14, (size_t)3, data,
-                               (size_t)len);
+            while (n < PIPELINE_MAX && natsSubscription_NextMsg(&m, b->gather_sub, 0) == NATS_OK)
+                batch[n++] = m;
         }
-        for (int i = 0; i < n; i++) {
-            redisReply *r = NULL;
-            H_CHECK(redisGetReply(B.redis, (void **)&r) == REDIS_OK && r &&
-                        r->type != REDIS_REPLY_ERROR,
-                    "baseline HSET: %s", r ? r->str : B.redis->errstr);
-            freeReplyObject(r);
-        }
-        int64_t now = bench_now_ns();
-        pthread_rwlock_rdlock(&target.lock);
-        for (int i = 0; i < n; i++) {
-            unsigned gen = 0, seq = 0;
-            if (target.run &&
-                sscanf(natsMsg_GetSubject(batch[i]), REPLY_PREFIX ".%u.%u", &gen, &seq) == 2 &&
-                gen == target.gen && seq < B.counts_cap && ++B.counts[seq] == B.k)
-                bench_done(target.run, seq, now, B.k);
-            natsMsg_Destroy(batch[i]);
-        }
-        pthread_rwlock_unlock(&target.lock);
+        if (n)
+            store_and_count(b, batch, n);
     }
     return NULL;
 }
 
 static void submit(void *ctx, struct bench_run *run, uint32_t seq)
 {
-    (void)ctx;
+    struct baseline *b = ctx;
     char reply[64];
-    snprintf(reply, sizeof(reply), REPLY_PREFIX ".%u.%u", target.gen, seq);
-    if (natsConnection_PublishRequest(B.pub_nc, REQ_SUBJECT, reply, B.request,
-                                      (int)strlen(B.request)) != NATS_OK)
+    snprintf(reply, sizeof(reply), "%s.%u.%u", b->reply_prefix, b->gen, seq);
+    if (natsConnection_PublishRequest(b->pub_nc, b->req_subject, reply, b->request,
+                                      (int)strlen(b->request)) != NATS_OK)
         bench_failed(run, seq);
 }
 
-static const struct bench_driver driver = {"baseline", NULL, submit, attach};
-
 const struct bench_driver *bench_baseline(void)
 {
-    return &driver;
+    return &plain.drv;
 }
 
-void bench_baseline_start(int repliers)
+const struct bench_driver *bench_baseline_js(void)
 {
-    H_CHECK(repliers >= 1 && repliers <= REPLIERS_MAX, "1..%d repliers", REPLIERS_MAX);
-    B.k = repliers;
+    return &durable.drv;
+}
+
+/* The durable form's stream: file storage and work-queue retention, as RFQ_QUOTES. */
+static void durable_stream(struct baseline *b)
+{
+    jsCtx *js = NULL;
+    H_CHECK(natsConnection_JetStream(&js, b->gather_nc, NULL) == NATS_OK, "JetStream");
+    char subj[48];
+    snprintf(subj, sizeof(subj), "%s.>", b->reply_prefix);
+    const char *subjects[] = {subj};
+    jsStreamConfig sc;
+    jsStreamConfig_Init(&sc);
+    sc.Name = JS_STREAM;
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 1;
+    sc.Storage = js_FileStorage;
+    sc.Retention = js_WorkQueuePolicy;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    H_CHECK(js_AddStream(&si, js, &sc, NULL, &jerr) == NATS_OK, "stream %s: %d", JS_STREAM,
+            (int)jerr);
+    jsStreamInfo_Destroy(si);
+    b->gather_js = js;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.MaxAckPending = 100000;
+    H_CHECK(js_PullSubscribe(&b->gather_sub, js, subj, "bench-gatherer", NULL, &so, &jerr) ==
+                NATS_OK,
+            "pull subscribe: %d", (int)jerr);
+}
+
+static void start_one(struct baseline *b, int k, int which)
+{
+    b->k = k;
+    snprintf(b->req_subject, sizeof(b->req_subject), "bench.%s.req",
+             b->durable ? "basejs" : "base");
+    snprintf(b->reply_prefix, sizeof(b->reply_prefix), "bench.%s.rep",
+             b->durable ? "basejs" : "base");
+    b->drv = (struct bench_driver){b->name, b, submit, attach};
     /* About the size of the engine's RFQ and quote messages. */
-    snprintf(B.request, sizeof(B.request),
+    snprintf(b->request, sizeof(b->request),
              "{\"rfq_id\":\"00000000-0000-4000-8000-000000000000\",\"tenant\":\"bench\","
              "\"region\":\"bench\",\"pickup\":{\"lat\":52.52,\"lon\":13.405},\"dropoff\":"
              "{\"lat\":52.5076,\"lon\":13.3904},\"passengers\":2,\"max_quotes\":%d,"
              "\"timeout_ms\":5000,\"created_ms\":1795360275744,\"deadline_ms\":1795360280744}",
-             repliers);
-    H_CHECK(rfq_nats_connect(&B.pub_nc, h_nats_url(), "baseline-publisher", false, 5000) == RFQ_OK,
-            "baseline publisher");
-    for (int i = 0; i < repliers; i++) {
-        snprintf(B.rep_body[i], sizeof(B.rep_body[i]),
+             k);
+    H_CHECK(rfq_nats_connect(&b->pub_nc, h_nats_url(), "baseline-publisher", true, 5000) == RFQ_OK,
+            "%s publisher", b->name);
+    H_CHECK(rfq_nats_connect(&b->gather_nc, h_nats_url(), "baseline-gatherer", false, 5000) ==
+                RFQ_OK,
+            "%s gatherer", b->name);
+    if (b->durable) {
+        durable_stream(b);
+    } else {
+        char subj[48];
+        snprintf(subj, sizeof(subj), "%s.>", b->reply_prefix);
+        H_CHECK(natsConnection_SubscribeSync(&b->gather_sub, b->gather_nc, subj) == NATS_OK,
+                "%s gatherer subscribe", b->name);
+        natsSubscription_SetPendingLimits(b->gather_sub, -1, -1);
+    }
+    H_CHECK(natsConnection_FlushTimeout(b->gather_nc, 5000) == NATS_OK, "flush");
+    for (int i = 0; i < k; i++) {
+        snprintf(b->rep_body[i], sizeof(b->rep_body[i]),
                  "{\"responder\":\"r%02d\",\"rfq_id\":\"00000000-0000-4000-8000-000000000000\","
                  "\"price\":{\"amount_minor\":1234,\"currency\":\"EUR\"},\"eta_s\":240,"
                  "\"vehicle\":\"unicorn\",\"perks\":[\"rainbow\"],\"sent_ms\":1795360275744}",
                  i % 100);
-        H_CHECK(rfq_nats_connect(&B.rep_nc[i], h_nats_url(), "baseline-replier", false, 5000) ==
+        H_CHECK(rfq_nats_connect(&b->rep_nc[i], h_nats_url(), "baseline-replier", true, 5000) ==
                     RFQ_OK,
-                "baseline replier");
-        H_CHECK(natsConnection_Subscribe(&B.rep_sub[i], B.rep_nc[i], REQ_SUBJECT, on_request,
-                                         B.rep_body[i]) == NATS_OK,
-                "baseline replier subscribe");
-        natsSubscription_SetPendingLimits(B.rep_sub[i], -1, -1);
-        H_CHECK(natsConnection_FlushTimeout(B.rep_nc[i], 5000) == NATS_OK, "flush");
+                "%s replier", b->name);
+        if (b->durable) {
+            jsOptions jo;
+            jsOptions_Init(&jo);
+            jo.PublishAsync.MaxPending = 4096;
+            H_CHECK(natsConnection_JetStream(&b->rep_js[i], b->rep_nc[i], &jo) == NATS_OK,
+                    "replier JetStream");
+        }
+        repliers[which][i] = (struct replier){b, i};
+        H_CHECK(natsConnection_Subscribe(&b->rep_sub[i], b->rep_nc[i], b->req_subject,
+                                         on_request_reply, &repliers[which][i]) == NATS_OK,
+                "%s replier subscribe", b->name);
+        natsSubscription_SetPendingLimits(b->rep_sub[i], -1, -1);
+        H_CHECK(natsConnection_FlushTimeout(b->rep_nc[i], 5000) == NATS_OK, "flush");
     }
-    H_CHECK(rfq_nats_connect(&B.gather_nc, h_nats_url(), "baseline-gatherer", false, 5000) ==
-                RFQ_OK,
-            "baseline gatherer");
-    H_CHECK(natsConnection_SubscribeSync(&B.gather_sub, B.gather_nc, REPLY_PREFIX ".>") == NATS_OK,
-            "baseline gatherer subscribe");
-    natsSubscription_SetPendingLimits(B.gather_sub, -1, -1);
-    H_CHECK(natsConnection_FlushTimeout(B.gather_nc, 5000) == NATS_OK, "flush");
-
     char host[256], user[128], pass[256];
     int port = 0;
     H_CHECK(rfq_parse_redis_url_auth(h_redis_url(), host, sizeof(host), &port, user, sizeof(user),
                                      pass, sizeof(pass)) == RFQ_OK,
             "redis url");
     struct rfq_redis_target t = {host, port, user, pass};
-    H_CHECK(rfq_redis_open(&B.redis, &t, 5000, 5000, false, NULL) == RFQ_OK, "baseline redis");
-    H_CHECK(pthread_create(&B.gatherer, NULL, gatherer_main, NULL) == 0, "gatherer thread");
+    H_CHECK(rfq_redis_open(&b->redis, &t, 5000, 5000, false, NULL) == RFQ_OK, "%s redis", b->name);
+    H_CHECK(pthread_create(&b->gatherer, NULL, gatherer_main, b) == 0, "gatherer thread");
+}
+
+void bench_baseline_start(int k)
+{
+    H_CHECK(k >= 1 && k <= REPLIERS_MAX, "1..%d repliers", REPLIERS_MAX);
+    start_one(&plain, k, 0);
+    start_one(&durable, k, 1);
+}
+
+static void stop_one(struct baseline *b)
+{
+    b->stopping = true;
+    pthread_join(b->gatherer, NULL);
+    for (int i = 0; i < b->k; i++) {
+        natsSubscription_Destroy(b->rep_sub[i]);
+        jsCtx_Destroy(b->rep_js[i]);
+        natsConnection_Destroy(b->rep_nc[i]);
+    }
+    natsSubscription_Destroy(b->gather_sub);
+    jsCtx_Destroy(b->gather_js);
+    natsConnection_Destroy(b->gather_nc);
+    natsConnection_Destroy(b->pub_nc);
+    redisFree(b->redis);
+    free(b->counts);
+    b->counts = NULL;
 }
 
 void bench_baseline_stop(void)
 {
-    B.stopping = true;
-    pthread_join(B.gatherer, NULL);
-    for (int i = 0; i < B.k; i++) {
-        natsSubscription_Destroy(B.rep_sub[i]);
-        natsConnection_Destroy(B.rep_nc[i]);
-    }
-    natsSubscription_Destroy(B.gather_sub);
-    natsConnection_Destroy(B.gather_nc);
-    natsConnection_Destroy(B.pub_nc);
-    redisFree(B.redis);
-    free(B.counts);
-    B.counts = NULL;
+    stop_one(&plain);
+    stop_one(&durable);
 }

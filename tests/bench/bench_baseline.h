@@ -7,9 +7,14 @@
 
 #include "bench_run.h"
 
-/* Connect the repliers and the gatherer (user admin on NATS, user default on Redis). */
+/* Connect the repliers and the gatherers of both forms (user admin on NATS, user default on
+ * Redis). */
 void bench_baseline_start(int repliers);
+/* Replies over core NATS: the reference of the engine/baseline ratios. */
 const struct bench_driver *bench_baseline(void);
+/* Replies through a JetStream work-queue stream (file storage), fetched in batches and
+ * acknowledged after Redis stored them: the floor of a durable quote stream. */
+const struct bench_driver *bench_baseline_js(void);
 void bench_baseline_stop(void);
 
 #endif

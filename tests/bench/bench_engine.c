@@ -279,25 +279,27 @@ void bench_engine_start(const struct bench_engine_cfg *cfg, struct bench_procs *
     E.body_len = strlen(E.body);
 
     for (int i = 0; i < cfg->aggregators; i++) {
-        struct h_proc *a = h_aggregator_start(NULL);
+        struct h_proc *a = h_aggregator_start(cfg->extra_env);
         if (!E.aggregator)
             E.aggregator = a;
         char name[32];
         snprintf(name, sizeof(name), "aggregator%s%d", cfg->aggregators > 1 ? "-" : "", i + 1);
         bench_procs_add(procs, cfg->aggregators > 1 ? name : "aggregator", a->pid);
     }
-    E.requester = h_requester_start(NULL);
+    E.requester = h_requester_start(cfg->extra_env);
     bench_procs_add(procs, "requester", E.requester->pid);
     char fleet[32], regions[64];
     snprintf(fleet, sizeof(fleet), "RFQ_FLEET_SIZE=%d", cfg->unicorns);
     snprintf(regions, sizeof(regions), "RFQ_REGIONS=%s", REGION);
-    const char *rsp_env[] = {
-        fleet,        regions, "RFQ_THINK_MS_MIN=0", "RFQ_THINK_MS_MAX=0", "RFQ_DECLINE_PCT=0",
-        "RFQ_SEED=1", NULL};
+    const char *rsp_env[32] = {
+        fleet,       regions, "RFQ_THINK_MS_MIN=0", "RFQ_THINK_MS_MAX=0", "RFQ_DECLINE_PCT=0",
+        "RFQ_SEED=1"};
+    for (int i = 0, n = 6; cfg->extra_env && cfg->extra_env[i] && n < 31; i++)
+        rsp_env[n++] = cfg->extra_env[i];
     struct h_proc *rsp = h_responder_start(rsp_env);
     bench_procs_add(procs, "responder", rsp->pid);
 
-    H_CHECK(rfq_nats_connect_inbox(&E.submit_nc, h_nats_url_as("app"), "bench-app", false, 5000,
+    H_CHECK(rfq_nats_connect_inbox(&E.submit_nc, h_nats_url_as("app"), "bench-app", true, 5000,
                                    "_INBOX_app") == RFQ_OK,
             "connect as app");
     H_CHECK(rfq_nats_connect(&E.events_nc, h_nats_url(), "bench-dashboard", false, 5000) == RFQ_OK,

@@ -13,6 +13,8 @@ struct bench_engine_cfg {
     int aggregators;  /* aggregator processes (one durable consumer, shared) */
     int timeout_ms;   /* RFQ deadline */
     int http_clients; /* HTTP connections of the submitting app */
+    /* NULL-terminated "NAME=value" for every engine process (tuning experiments), or NULL */
+    const char *const *extra_env;
 };
 
 /* Start the engine on the running servers (h_nats_start, h_redis_start) and add its

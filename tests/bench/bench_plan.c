@@ -22,7 +22,8 @@ static void stack_up(const struct bench_opts *o)
     bench_procs_add(&servers, "nats-server", h_nats_pid());
     bench_procs_add(&servers, "redis-server", h_redis_pid());
 
-    struct bench_engine_cfg ec = {o->unicorns, 1, o->timeout_ms, o->http_clients};
+    struct bench_engine_cfg ec = {o->unicorns, o->aggregators, o->timeout_ms, o->http_clients,
+                                  o->engine_env};
     engine_procs = (struct bench_procs){0};
     bench_engine_start(&ec, &engine_procs);
     for (int i = 0; i < servers.n; i++)
@@ -34,14 +35,19 @@ static void stack_up(const struct bench_opts *o)
     bench_procs_add(&baseline_procs, "bench", getpid());
 }
 
+static bool is_baseline(const struct bench_driver *d)
+{
+    return d == bench_baseline() || d == bench_baseline_js();
+}
+
 static const struct bench_procs *procs_of(const struct bench_driver *d)
 {
-    return d == bench_baseline() ? &baseline_procs : &engine_procs;
+    return is_baseline(d) ? &baseline_procs : &engine_procs;
 }
 
 static int drain_ms(const struct bench_driver *d, const struct bench_opts *o)
 {
-    return d == bench_baseline() ? 3000 : o->timeout_ms + 3000;
+    return is_baseline(d) ? 3000 : o->timeout_ms + 3000;
 }
 
 static void closed(const struct bench_driver *d, const struct bench_opts *o, int window,
@@ -136,14 +142,15 @@ int bench_plan_run(const struct bench_opts *o)
 {
     print_machine(o);
     stack_up(o);
-    const struct bench_driver *drivers[] = {bench_baseline(), bench_engine_nats(),
-                                            bench_engine_http()};
+    const struct bench_driver *drivers[] = {bench_baseline(), bench_baseline_js(),
+                                            bench_engine_nats(), bench_engine_http()};
+    enum { N_DRIVERS = sizeof(drivers) / sizeof(drivers[0]) };
     /* Warm-up: connections, script caches, the allocator. */
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_DRIVERS; i++)
         closed(drivers[i], o, 10, 1.0, 0, true);
 
     if (o->mode == BENCH_SMOKE) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < N_DRIVERS; i++)
             closed(drivers[i], o, 10, 60, 300, false);
         bool ok = bench_all_complete();
         printf("smoke: %s\n", ok ? "every RFQ completed" : "some RFQs did not complete");
@@ -153,24 +160,24 @@ int bench_plan_run(const struct bench_opts *o)
     printf("\n== closed loop, W=1 and W=100, %.0f s each\n", secs);
     int windows[] = {1, 100};
     for (int w = 0; w < 2; w++)
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < N_DRIVERS; i++)
             closed(drivers[i], o, windows[w], secs, 0, false);
     if (o->mode == BENCH_FULL) {
         int rates[] = {500, 1000, 2000};
         printf("\n== open loop (latency from the scheduled send time), %.0f s each\n", secs);
         for (int r = 0; r < 3; r++)
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < N_DRIVERS; i++)
                 open_rate(drivers[i], o, rates[r], secs);
         if (o->soak_quotes > 0)
             soak(o);
         printf("\n== scaling: a second aggregator process on the same two cores\n");
-        struct h_proc *a2 = h_aggregator_start(NULL);
+        struct h_proc *a2 = h_aggregator_start(o->engine_env);
         bench_procs_add(&engine_procs, "aggregator-2", a2->pid);
         closed(bench_engine_nats(), o, 100, secs, 0, false);
     } else {
         printf("\n== open loop at 500 RFQs/s, %.0f s\n", secs);
-        open_rate(bench_engine_nats(), o, 500, secs);
         open_rate(bench_baseline(), o, 500, secs);
+        open_rate(bench_engine_nats(), o, 500, secs);
     }
     return 0;
 }

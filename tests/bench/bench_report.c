@@ -114,6 +114,20 @@ void bench_print_ratios(const char *headline_driver)
         if (strcmp(drivers[i], headline_driver) == 0)
             thr = t2, p99 = p2;
     }
+    /* Against the durable floor: how much of the gap the quote stream's durability explains. */
+    const struct bench_row *js100 = bench_find("baseline-js", "closed W=100");
+    const struct bench_row *js1 = bench_find("baseline-js", "closed W=1");
+    const struct bench_row *b100 = bench_find("baseline", "closed W=100");
+    const struct bench_row *b1 = bench_find("baseline", "closed W=1");
+    const struct bench_row *e100 = bench_find(headline_driver, "closed W=100");
+    const struct bench_row *e1 = bench_find(headline_driver, "closed W=1");
+    if (js100 && b100 && e100 && js1 && b1 && e1)
+        printf("baseline-js  / baseline: W=100 throughput %.3f, W=1 p99 %.2f; %s / baseline-js: "
+               "W=100 throughput %.3f, W=1 p99 %.2f\n",
+               ratio(js100->res.rfqs_per_s, b100->res.rfqs_per_s),
+               ratio((double)js1->res.p99_us, (double)b1->res.p99_us), headline_driver,
+               ratio(e100->res.rfqs_per_s, js100->res.rfqs_per_s),
+               ratio((double)e1->res.p99_us, (double)js1->res.p99_us));
     printf("engine/baseline: throughput=%.3f p99=%.2f\n", thr, p99);
     fflush(stdout);
 }

@@ -24,12 +24,16 @@ static void usage(FILE *f)
                "  --soak-quotes N  quotes stored in the full mode's memory soak (1000000)\n"
                "  --timeout-ms MS  RFQ deadline (5000)\n"
                "  --http-clients N HTTP connections of the submitting app (64)\n"
+               "  --aggregators N  aggregator processes (1)\n"
+               "  --engine-env RFQ_NAME=VALUE  environment of every engine process (repeatable,\n"
+               "                   e.g. RFQ_AGG_BATCH=256)\n"
                "The last line is: engine/baseline: throughput=<W=100 ratio> p99=<W=1 ratio>\n");
 }
 
 int main(int argc, char **argv)
 {
-    struct bench_opts o = {BENCH_QUICK, 10, 0, 1000000, 5000, 64};
+    struct bench_opts o = {BENCH_QUICK, 10, 0, 1000000, 5000, 64, 1, {NULL}};
+    int n_env = 0;
     static const struct option longopts[] = {{"quick", no_argument, NULL, 'q'},
                                              {"full", no_argument, NULL, 'f'},
                                              {"smoke", no_argument, NULL, 's'},
@@ -38,6 +42,8 @@ int main(int argc, char **argv)
                                              {"soak-quotes", required_argument, NULL, 'Q'},
                                              {"timeout-ms", required_argument, NULL, 't'},
                                              {"http-clients", required_argument, NULL, 'c'},
+                                             {"engine-env", required_argument, NULL, 'e'},
+                                             {"aggregators", required_argument, NULL, 'a'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
@@ -67,6 +73,16 @@ int main(int argc, char **argv)
         case 'c':
             o.http_clients = atoi(optarg);
             break;
+        case 'a':
+            o.aggregators = atoi(optarg);
+            break;
+        case 'e':
+            if (n_env >= 16 || strncmp(optarg, "RFQ_", 4) != 0 || !strchr(optarg, '=')) {
+                fprintf(stderr, "rfq-bench: --engine-env takes RFQ_NAME=value, at most 16\n");
+                return 2;
+            }
+            o.engine_env[n_env++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -76,7 +92,8 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc || o.unicorns < 1 || o.unicorns > 64 || o.timeout_ms < 100 ||
-        o.http_clients < 1 || o.http_clients > 512 || o.seconds < 0 || o.soak_quotes < 0) {
+        o.http_clients < 1 || o.http_clients > 512 || o.aggregators < 1 || o.aggregators > 8 ||
+        o.seconds < 0 || o.soak_quotes < 0) {
         usage(stderr);
         return 2;
     }
