@@ -300,32 +300,51 @@ static void batch_touch(struct agg_batch *b, int n, bool force)
  * duplicate of a completed RFQ and publishes the event then. */
 static rfq_status lookup_best(struct agg_batch *b, const struct agg_batch_env *env, int n)
 {
-    int nb = 0;
-    for (int i = 0; i < n; i++) {
-        struct agg_slot *s = &b->slots[i];
-        s->best_idx = -1;
-        if (!s->event_completed)
-            continue;
-        for (int j = 0; j < i && s->event_completed; j++) {
-            const struct agg_slot *o = &b->slots[j];
-            if (o->event_completed && o->best_idx >= 0 && strcmp(o->q.tenant, s->q.tenant) == 0 &&
-                strcmp(o->q.rfq_id, s->q.rfq_id) == 0)
+    /* Two passes: first the RFQs whose best quote add_quote.lua did not return (a repaired
+     * completion, or out of memory), which need the Redis lookup, at the front of b->best;
+     * then those it returned, which need nothing more. */
+    int nb = 0, n_lookup = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < n; i++) {
+            struct agg_slot *s = &b->slots[i];
+            if (pass == 0)
+                s->best_idx = -1;
+            if (!s->event_completed || s->best_idx >= 0)
+                continue;
+            struct agg_store_result *res = s->item >= 0 ? &b->items[s->item].result : NULL;
+            bool have = res && res->best_json;
+            if (have != (pass == 1))
+                continue;
+            bool dup = false;
+            for (int j = 0; j < n && !dup; j++) {
+                const struct agg_slot *o = &b->slots[j];
+                dup = j != i && o->best_idx >= 0 && strcmp(o->q.tenant, s->q.tenant) == 0 &&
+                      strcmp(o->q.rfq_id, s->q.rfq_id) == 0;
+            }
+            if (dup) {
                 s->event_completed = false; /* one completed event per RFQ and batch */
+                continue;
+            }
+            b->best[nb].tenant = s->q.tenant;
+            b->best[nb].rfq_id = s->q.rfq_id;
+            b->best[nb].best_json = NULL;
+            if (have) { /* the batch now owns it (freed with the slot) */
+                b->best[nb].best_json = res->best_json;
+                res->best_json = NULL;
+            }
+            s->best_idx = nb++;
         }
-        if (!s->event_completed)
-            continue;
-        b->best[nb].tenant = s->q.tenant;
-        b->best[nb].rfq_id = s->q.rfq_id;
-        s->best_idx = nb++;
+        if (pass == 0)
+            n_lookup = nb;
     }
-    if (nb == 0)
+    if (n_lookup == 0)
         return RFQ_OK;
-    rfq_status st = agg_store_best_quotes(env->redis, b->best, nb);
+    rfq_status st = agg_store_best_quotes(env->redis, b->best, n_lookup);
     if (st == RFQ_OK)
         return RFQ_OK;
     for (int i = 0; i < n; i++) {
         struct agg_slot *s = &b->slots[i];
-        if (s->best_idx >= 0) {
+        if (s->best_idx >= 0 && s->best_idx < n_lookup) {
             s->event_completed = false;
             s->best_idx = -1;
             s->act = AGG_ACT_RETRY;
@@ -475,6 +494,8 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
         free(s->json);
         s->json = NULL;
     }
+    for (int i = 0; i < n_items; i++)
+        agg_store_result_clear(&b->items[i].result);
     stats->msgs += (uint64_t)n;
     return result;
 }

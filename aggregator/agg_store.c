@@ -93,7 +93,20 @@ rfq_status agg_store_parse_add_reply(const redisReply *r, struct agg_store_resul
         memcpy(out->status, r->element[2]->str, r->element[2]->len);
         out->status[r->element[2]->len] = '\0';
     }
+    if (out->outcome == AGG_OUT_COMPLETED && r->elements > 3 && reply_is_text(r->element[3])) {
+        out->best_json = malloc(r->element[3]->len + 1);
+        if (out->best_json) { /* out of memory: the separate lookup runs instead */
+            memcpy(out->best_json, r->element[3]->str, r->element[3]->len);
+            out->best_json[r->element[3]->len] = '\0';
+        }
+    }
     return RFQ_OK;
+}
+
+void agg_store_result_clear(struct agg_store_result *r)
+{
+    free(r->best_json);
+    r->best_json = NULL;
 }
 
 rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const char *rfq_id,

@@ -42,12 +42,18 @@ struct agg_store_result {
     int64_t count;   /* priced quotes stored for the RFQ after this call */
     char status[16]; /* RFQ status after the call ("open", "completed", "expired", "") */
     char error[128]; /* Redis error text when outcome is AGG_OUT_ERROR */
+    /* completed: the best quote's stored JSON, read in the same script (saves the two round
+     * trips of a separate lookup); malloc'd, NULL when absent; agg_store_result_clear frees */
+    char *best_json;
 };
 
-/* Parse one add_quote.lua reply {outcome, count, status}. count and status may be missing
- * (Lua truncates a table at a nil). Pure. Returns RFQ_EPROTO (outcome AGG_OUT_ERROR, error
- * filled) for an error reply or any other shape; r may be NULL (RFQ_EREDIS, AGG_OUT_RETRY). */
+/* Parse one add_quote.lua reply {outcome, count, status[, best]}. count and status may be
+ * missing (Lua truncates a table at a nil). out must not hold a best_json (clear it first).
+ * Pure. Returns RFQ_EPROTO (outcome AGG_OUT_ERROR, error filled) for an error reply or any
+ * other shape; r may be NULL (RFQ_EREDIS, AGG_OUT_RETRY). */
 rfq_status agg_store_parse_add_reply(const redisReply *r, struct agg_store_result *out);
+/* Free what a parsed result owns (best_json). */
+void agg_store_result_clear(struct agg_store_result *r);
 
 /* The key and argument strings of one add_quote call (see lua/add_quote.lua). */
 /* Most answers (quotes and declines) one RFQ keeps; more are dead-lettered as "overflow". */

@@ -7,8 +7,9 @@
 -- ARGV: 1 responder_id, 2 quote JSON, 3 rank member ('' for a decline), 4 arrival_ms,
 --       5 deadline member, 6 quote currency ('' for a decline), 7 now_ms,
 --       8 most answers (quotes + declines) one RFQ keeps, 9 rfq_id
--- Returns {outcome, count, status}; outcome is one of stored, completed, declined,
--- duplicate, late, closed, unknown, currency, overflow.
+-- Returns {outcome, count, status}, and for completed a 4th element: the best quote's JSON
+-- (nil when none); outcome is one of stored, completed, declined, duplicate, late, closed,
+-- unknown, currency, overflow.
 -- Usage fields: fanout +1 for every answer to an existing RFQ (every outcome but unknown),
 -- quotes +1 per priced quote stored, declines +1 per decline stored, completed +1.
 local rfq = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'max_quotes', 'currency', 'count')
@@ -83,6 +84,16 @@ if status == 'open' and n >= tonumber(rfq[3]) then
   redis.call('ZREM', KEYS[4], ARGV[5])
   redis.call('ZREM', KEYS[5], ARGV[9])
   redis.call('HINCRBY', KEYS[6], 'completed', 1)
-  return {'completed', n, 'completed'}
+  -- The best quote for the completed event, read here rather than in two more round trips:
+  -- the first-ranked member ends with |<responder_id>.
+  local best = false
+  local top = redis.call('ZRANGE', KEYS[3], 0, 0)
+  if top[1] then
+    local who = string.match(top[1], '|([^|]+)$')
+    if who then
+      best = redis.call('HGET', KEYS[2], who)
+    end
+  end
+  return {'completed', n, 'completed', best}
 end
 return {'stored', n, status}

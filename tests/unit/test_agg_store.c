@@ -101,6 +101,24 @@ static void test_add_reply_shapes(void **state)
     assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
     assert_string_equal(res.status, "");
     freeReplyObject(r);
+
+    /* completed carries the best quote (copied out of the reply); nil when there is none;
+     * other outcomes never do. */
+    r = mk_arr(4, S("completed"), mk_int(5), S("completed"), S("{\"responder_id\":\"u1\"}"));
+    assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
+    freeReplyObject(r);
+    assert_non_null(res.best_json);
+    assert_string_equal(res.best_json, "{\"responder_id\":\"u1\"}");
+    agg_store_result_clear(&res);
+    assert_null(res.best_json);
+    r = mk_arr(4, S("completed"), mk_int(5), S("completed"), mk(REDIS_REPLY_NIL));
+    assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
+    assert_null(res.best_json);
+    freeReplyObject(r);
+    r = mk_arr(4, S("stored"), mk_int(5), S("open"), S("{}"));
+    assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
+    assert_null(res.best_json);
+    freeReplyObject(r);
 }
 
 static void test_add_reply_errors(void **state)
