@@ -157,11 +157,18 @@ int bench_plan_run(const struct bench_opts *o)
         return ok ? 0 : 1;
     }
     double secs = o->seconds > 0 ? o->seconds : o->mode == BENCH_QUICK ? 8 : 15;
-    printf("\n== closed loop, W=1 and W=100, %.0f s each\n", secs);
+    /* Closed loop: the drivers take turns in rounds of a quarter each, so that the ratios
+     * compare runs made under the same conditions. */
+    printf("\n== closed loop, W=1 and W=100, %.0f s each (in 4 interleaved rounds)\n", secs);
+    const struct bench_procs *procs[N_DRIVERS];
+    for (int i = 0; i < N_DRIVERS; i++)
+        procs[i] = procs_of(drivers[i]);
     int windows[] = {1, 100};
-    for (int w = 0; w < 2; w++)
-        for (int i = 0; i < N_DRIVERS; i++)
-            closed(drivers[i], o, windows[w], secs, 0, false);
+    for (int w = 0; w < 2; w++) {
+        struct bench_spec s = {
+            .window = windows[w], .seconds = secs, .drain_ms = o->timeout_ms + 3000};
+        bench_measure_rounds(drivers, procs, N_DRIVERS, &s, 4);
+    }
     if (o->mode == BENCH_FULL) {
         int rates[] = {500, 1000, 2000};
         printf("\n== open loop (latency from the scheduled send time), %.0f s each\n", secs);

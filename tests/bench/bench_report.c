@@ -55,22 +55,59 @@ static void print_row(const struct bench_row *r)
     fflush(stdout);
 }
 
+/* Add one measured slice of proc CPU time and peak RSS to the row's totals. */
+static void add_procs(struct bench_procs *total, const struct bench_procs *slice)
+{
+    for (int i = 0; i < slice->n && i < total->n; i++) {
+        total->p[i].cpu_s += slice->p[i].cpu_s;
+        if (slice->p[i].peak_rss_mb > total->p[i].peak_rss_mb)
+            total->p[i].peak_rss_mb = slice->p[i].peak_rss_mb;
+    }
+}
+
+const struct bench_row *bench_measure_rounds(const struct bench_driver *const *d,
+                                             const struct bench_procs *const *procs, int n,
+                                             const struct bench_spec *spec, int rounds)
+{
+    struct bench_row *r[8] = {NULL};
+    struct bench_acc acc[8];
+    memset(acc, 0, sizeof(acc));
+    static struct bench_row scratch[8];
+    for (int i = 0; i < n && i < 8; i++) {
+        r[i] = (!spec->quiet && n_rows < BENCH_ROWS_MAX) ? &rows[n_rows++] : &scratch[i];
+        memset(r[i], 0, sizeof(*r[i]));
+        snprintf(r[i]->driver, sizeof(r[i]->driver), "%s", d[i]->name);
+        load_label(spec, r[i]->load, sizeof(r[i]->load));
+        r[i]->spec = *spec;
+        r[i]->procs = *procs[i];
+        for (int k = 0; k < r[i]->procs.n; k++)
+            r[i]->procs.p[k].cpu_s = r[i]->procs.p[k].peak_rss_mb = 0;
+    }
+    struct bench_spec slice = *spec;
+    slice.seconds = spec->seconds / rounds;
+    if (slice.max_rfqs)
+        slice.max_rfqs = spec->max_rfqs / (uint32_t)rounds;
+    for (int round = 0; round < rounds; round++)
+        for (int i = 0; i < n && i < 8; i++) {
+            struct bench_procs p = *procs[i];
+            bench_procs_begin(&p);
+            bench_execute(d[i], &slice, &acc[i]);
+            bench_procs_end(&p);
+            add_procs(&r[i]->procs, &p);
+        }
+    for (int i = 0; i < n && i < 8; i++) {
+        bench_acc_result(&acc[i], &r[i]->res);
+        bench_acc_free(&acc[i]);
+        if (!spec->quiet)
+            print_row(r[i]);
+    }
+    return r[0];
+}
+
 const struct bench_row *bench_measure(const struct bench_driver *d, const struct bench_spec *spec,
                                       const struct bench_procs *procs)
 {
-    static struct bench_row scratch;
-    struct bench_row *r = (!spec->quiet && n_rows < BENCH_ROWS_MAX) ? &rows[n_rows++] : &scratch;
-    memset(r, 0, sizeof(*r));
-    snprintf(r->driver, sizeof(r->driver), "%s", d->name);
-    load_label(spec, r->load, sizeof(r->load));
-    r->spec = *spec;
-    r->procs = *procs;
-    bench_procs_begin(&r->procs);
-    bench_execute(d, spec, &r->res);
-    bench_procs_end(&r->procs);
-    if (!spec->quiet)
-        print_row(r);
-    return r;
+    return bench_measure_rounds(&d, &procs, 1, spec, 1);
 }
 
 const struct bench_row *bench_find(const char *driver, const char *load)

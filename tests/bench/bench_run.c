@@ -136,57 +136,87 @@ static int64_t pct(const int64_t *v, size_t n, double p)
     return v[i >= n ? n - 1 : i];
 }
 
-static void summarize(struct bench_run *run, struct bench_result *res)
+static void acc_lat(struct bench_acc *acc, int64_t us)
 {
-    memset(res, 0, sizeof(*res));
-    int64_t *lat = malloc(sizeof(int64_t) * (run->sent ? run->sent : 1));
-    size_t n = 0;
-    uint32_t by_status[600] = {0};
+    if (acc->n == acc->cap) {
+        size_t cap = acc->cap ? acc->cap * 2 : 4096;
+        int64_t *p = realloc(acc->lat, cap * sizeof(int64_t));
+        if (!p) {
+            fprintf(stderr, "bench: out of memory for latencies\n");
+            exit(2);
+        }
+        acc->lat = p;
+        acc->cap = cap;
+    }
+    acc->lat[acc->n++] = us;
+}
+
+/* Add the run's table to acc. */
+static void collect(const struct bench_run *run, struct bench_acc *acc)
+{
     for (uint32_t i = 0; i < run->sent; i++) {
         const struct bench_slot *s = &run->slots[i];
-        res->sent++;
+        acc->sent++;
         switch (s->state) {
         case BENCH_DONE:
-            res->done++;
-            res->quotes += s->quotes;
-            lat[n++] = (s->done_ns - s->sched_ns) / 1000;
+            acc->done++;
+            acc->quotes += s->quotes;
+            acc_lat(acc, (s->done_ns - s->sched_ns) / 1000);
             break;
         case BENCH_REFUSED:
-            res->refused++;
-            by_status[s->status < 600 ? s->status : 0]++;
+            acc->refused++;
+            acc->by_status[s->status < 600 ? s->status : 0]++;
             break;
         case BENCH_FAILED:
-            res->failed++;
+            acc->failed++;
             break;
         case BENCH_EXPIRED:
-            res->expired++;
-            lat[n++] = BENCH_LAT_INF;
+            acc->expired++;
+            acc_lat(acc, BENCH_LAT_INF);
             break;
         default:
-            res->incomplete++;
-            lat[n++] = BENCH_LAT_INF;
+            acc->incomplete++;
+            acc_lat(acc, BENCH_LAT_INF);
             break;
         }
     }
+    acc->load_s += (double)(run->last_outcome_ns - run->t0_ns) / 1e9;
+}
+
+void bench_acc_result(const struct bench_acc *acc, struct bench_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->sent = acc->sent;
+    res->done = acc->done;
+    res->refused = acc->refused;
+    res->failed = acc->failed;
+    res->expired = acc->expired;
+    res->incomplete = acc->incomplete;
+    res->quotes = acc->quotes;
+    res->load_s = acc->load_s;
     for (int st = 1; st < 600; st++)
-        if (by_status[st] > by_status[res->refused_status])
+        if (acc->by_status[st] > acc->by_status[res->refused_status])
             res->refused_status = (uint16_t)st;
-    qsort(lat, n, sizeof(int64_t), cmp_i64);
-    res->p50_us = pct(lat, n, 0.50);
-    res->p90_us = pct(lat, n, 0.90);
-    res->p99_us = pct(lat, n, 0.99);
-    res->p999_us = pct(lat, n, 0.999);
-    res->max_us = n ? lat[n - 1] : 0;
-    free(lat);
-    res->load_s = (double)(run->last_outcome_ns - run->t0_ns) / 1e9;
+    qsort(acc->lat, acc->n, sizeof(int64_t), cmp_i64);
+    res->p50_us = pct(acc->lat, acc->n, 0.50);
+    res->p90_us = pct(acc->lat, acc->n, 0.90);
+    res->p99_us = pct(acc->lat, acc->n, 0.99);
+    res->p999_us = pct(acc->lat, acc->n, 0.999);
+    res->max_us = acc->n ? acc->lat[acc->n - 1] : 0;
     if (res->load_s > 0) {
         res->rfqs_per_s = res->done / res->load_s;
         res->quotes_per_s = (double)res->quotes / res->load_s;
     }
 }
 
+void bench_acc_free(struct bench_acc *acc)
+{
+    free(acc->lat);
+    memset(acc, 0, sizeof(*acc));
+}
+
 void bench_execute(const struct bench_driver *d, const struct bench_spec *spec,
-                   struct bench_result *res)
+                   struct bench_acc *acc)
 {
     struct bench_run run;
     memset(&run, 0, sizeof(run));
@@ -223,7 +253,7 @@ void bench_execute(const struct bench_driver *d, const struct bench_spec *spec,
     pthread_mutex_unlock(&run.mu);
     if (d->attach)
         d->attach(d->ctx, NULL);
-    summarize(&run, res);
+    collect(&run, acc);
     pthread_mutex_destroy(&run.mu);
     pthread_cond_destroy(&run.cv);
     free(run.slots);

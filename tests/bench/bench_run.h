@@ -72,11 +72,25 @@ struct bench_run {
     int64_t last_outcome_ns;
 };
 
+/* The outcomes of one or more runs of one driver and load, merged: a measurement split into
+ * rounds interleaved with the other drivers' (so that all see the same machine) adds up here. */
+struct bench_acc {
+    int64_t *lat; /* microseconds, BENCH_LAT_INF for an RFQ that never completed */
+    size_t n, cap;
+    uint32_t sent, done, refused, failed, expired, incomplete;
+    uint64_t quotes;
+    double load_s;
+    uint32_t by_status[600];
+};
+
 int64_t bench_now_ns(void);
 
-/* Run spec against driver; fills res. */
+/* Run spec against driver; adds the outcomes to acc. */
 void bench_execute(const struct bench_driver *d, const struct bench_spec *spec,
-                   struct bench_result *res);
+                   struct bench_acc *acc);
+/* The figures of everything added to acc. */
+void bench_acc_result(const struct bench_acc *acc, struct bench_result *res);
+void bench_acc_free(struct bench_acc *acc);
 
 /* Outcomes, from any thread; each RFQ's first outcome counts, later ones are ignored. */
 void bench_done(struct bench_run *run, uint32_t seq, int64_t now_ns, int quotes);
