@@ -32,6 +32,7 @@ void agg_cfg_usage(FILE *out, const char *prog)
             "  RFQ_READY_FILE         file written with the pid once serving (none)\n"
             "  RFQ_LOG_LEVEL          debug|info|warn|error (info)\n"
             "  RFQ_AGG_BATCH          quotes per fetch and Redis pipeline, 1..1024 (64)\n"
+            "  RFQ_AGG_WORKERS        fetch loops, each with its own Redis connection, 1..16 (2)\n"
             "  RFQ_SWEEP_INTERVAL_MS  pause between deadline sweeps, ms (50)\n"
             "  RFQ_SWEEP_GRACE_MS     an RFQ expires this long after its deadline, ms (200)\n"
             "\n"
@@ -50,6 +51,7 @@ rfq_status agg_cfg_load(struct agg_cfg *cfg, int argc, char **argv, bool *help)
     if (rfq_common_cfg_load(&cfg->common) != RFQ_OK)
         return RFQ_EINVAL;
     if (!env_range("RFQ_AGG_BATCH", 64, 1, 1024, &cfg->batch) ||
+        !env_range("RFQ_AGG_WORKERS", 2, 1, 16, &cfg->workers) ||
         !env_range("RFQ_SWEEP_INTERVAL_MS", 50, 1, 60000, &cfg->sweep_interval_ms) ||
         !env_range("RFQ_SWEEP_GRACE_MS", 200, 0, 600000, &cfg->sweep_grace_ms))
         return RFQ_EINVAL;

@@ -11,6 +11,7 @@
 struct agg_cfg {
     struct rfq_common_cfg common; /* NATS and Redis URLs, ready file */
     int batch;                    /* RFQ_AGG_BATCH: messages per fetch, 1..1024 (64) */
+    int workers;                  /* RFQ_AGG_WORKERS: fetch loops in this process, 1..16 (2) */
     int sweep_interval_ms;        /* RFQ_SWEEP_INTERVAL_MS: 1..60000 (50) */
     int sweep_grace_ms;           /* RFQ_SWEEP_GRACE_MS: 0..600000 (200) */
     int startup_wait_ms;          /* how long to wait for NATS and Redis at start (15000) */

@@ -25,11 +25,17 @@ static bool reply_subject_allowed(const char *s)
     return s && *s && s[0] != '$' && strncmp(s, "rfq.", 4) != 0 && !strpbrk(s, " \t\r\n*>");
 }
 
+/* More submits than this waiting behind one in its subscription's queue: refused at once.
+ * Offered faster than the engine can take them, submits would otherwise pile up in the queue
+ * (nothing bounds it but memory) and each be worked on, and answered, long after its caller
+ * gave up: the queue must drain at the speed of a 503. 256 is about a quarter of a second of
+ * work per subscription. */
+#define REQ_SUBMIT_BACKLOG_MAX 256
+
 /* Delivery thread of one queue subscription: answer the request, destroy msg (ours). */
 static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     struct req_server *s = closure;
-    (void)sub;
     const char *reply_to = natsMsg_GetReply(msg);
     if (!reply_subject_allowed(reply_to)) {
         RFQ_LOG(&s->log, RFQ_DEBUG, "submit without a usable reply subject dropped");
@@ -38,9 +44,16 @@ static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
     }
     struct req_reply rep;
     req_reply_init(&rep);
-    req_submit_with_token(s, rfq_nats_header(msg, RFQ_HDR_AUTH), natsMsg_GetData(msg),
-                          (size_t)natsMsg_GetDataLength(msg),
-                          rfq_nats_header(msg, RFQ_HDR_TRACEPARENT), &rep);
+    int waiting = 0;
+    if (natsSubscription_GetPending(sub, &waiting, NULL) == NATS_OK &&
+        waiting > REQ_SUBMIT_BACKLOG_MAX) {
+        req_reply_error(&rep, 503, "too many submits waiting; retry later");
+        req_reply_header(&rep, "Retry-After", "1");
+    } else {
+        req_submit_with_token(s, rfq_nats_header(msg, RFQ_HDR_AUTH), natsMsg_GetData(msg),
+                              (size_t)natsMsg_GetDataLength(msg),
+                              rfq_nats_header(msg, RFQ_HDR_TRACEPARENT), &rep);
+    }
     if (!rep.body)
         req_reply_error(&rep, 500, "no answer");
     char status[8];

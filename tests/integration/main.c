@@ -28,6 +28,7 @@ static const struct scenario scenarios[] = {
     {"dependency_outage", sc_dependency_outage, 60},
     {"listing", sc_listing, 60},
     {"nats_submit", sc_nats_submit, 60},
+    {"nats_submit_backlog", sc_nats_submit_backlog, 60},
     {"dashboard", sc_dashboard, 60},
     {"reply_subject_guard", sc_reply_subject_guard, 60},
     {"answers_cap", sc_answers_cap, 60},

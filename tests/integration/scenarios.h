@@ -22,6 +22,7 @@ void sc_dependency_outage(void);
 void sc_listing(void);
 /* test_nats_submit.c */
 void sc_nats_submit(void);
+void sc_nats_submit_backlog(void);
 /* test_dashboard.c */
 void sc_dashboard(void);
 /* test_hardening.c */

@@ -1,5 +1,8 @@
 /* test_nats_submit: submitting over NATS request/reply (rfq.v1.submit), answered like HTTP,
  * served once per request by a queue group of requesters. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +140,95 @@ void sc_nats_submit(void)
     H_CHECK_INT(after - before, 10, "RFQs stored for 10 NATS submits (queue group)");
 
     free(slow);
+    free(body);
+    free(tok);
+}
+
+struct backlog_count {
+    pthread_mutex_t mu;
+    int answered, accepted, refused_queue, other;
+};
+
+static void on_backlog_answer(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    (void)nc, (void)sub;
+    struct backlog_count *c = closure;
+    const char *st = NULL;
+    natsMsgHeader_Get(m, RFQ_HDR_STATUS, &st);
+    /* nats.c ends message data with a NUL */
+    bool queue_full = st && strcmp(st, "503") == 0 &&
+                      strstr(natsMsg_GetData(m), "too many submits waiting") != NULL;
+    pthread_mutex_lock(&c->mu);
+    c->answered++;
+    if (st && strcmp(st, "202") == 0)
+        c->accepted++;
+    else if (queue_full)
+        c->refused_queue++;
+    else
+        c->other++;
+    pthread_mutex_unlock(&c->mu);
+    natsMsg_Destroy(m);
+}
+
+/* Submits offered faster than the requester takes them do not pile up unanswered: with the
+ * requester frozen, 3000 submits wait in its queue; once it runs again, those behind a long
+ * queue are refused at once (503), every one is answered within seconds, and only the
+ * accepted ones stored anything. */
+void sc_nats_submit_backlog(void)
+{
+    h_nats_start();
+    h_redis_start();
+    h_aggregator_start(NULL);
+    struct h_proc *req = h_requester_start(NULL);
+    char *tok = h_token("acme", "enterprise", 3600);
+    char auth[RFQ_JWT_MAX + 16];
+    snprintf(auth, sizeof(auth), "Bearer %s", tok);
+    char *body = h_submit_body("eu-west", 3, 30000);
+
+    struct backlog_count c = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    natsSubscription *sub = NULL;
+    H_CHECK(natsConnection_Subscribe(&sub, h_nc(), "_INBOX.backlog.>", on_backlog_answer, &c) ==
+                NATS_OK,
+            "subscribe to the answers");
+    natsSubscription_SetPendingLimits(sub, -1, -1);
+
+    enum { N = 3000 };
+    h_proc_freeze(req);
+    for (int i = 0; i < N; i++) {
+        char reply[64];
+        snprintf(reply, sizeof(reply), "_INBOX.backlog.%d", i);
+        natsMsg *m = NULL;
+        H_CHECK(natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, reply, body, (int)strlen(body)) == NATS_OK &&
+                    natsMsgHeader_Set(m, RFQ_HDR_AUTH, auth) == NATS_OK &&
+                    natsConnection_PublishMsg(h_nc(), m) == NATS_OK,
+                "publish submit %d", i);
+        natsMsg_Destroy(m);
+    }
+    H_CHECK(natsConnection_FlushTimeout(h_nc(), 5000) == NATS_OK, "flush the submits");
+    int64_t t0 = h_now_ms();
+    h_proc_signal(req, SIGCONT);
+    for (;;) {
+        pthread_mutex_lock(&c.mu);
+        int answered = c.answered;
+        pthread_mutex_unlock(&c.mu);
+        if (answered == N)
+            break;
+        H_CHECK(h_now_ms() - t0 < 20000, "only %d of %d queued submits answered after 20 s",
+                answered, N);
+        h_sleep_ms(20);
+    }
+    int64_t took = h_now_ms() - t0;
+    h_log("%d queued submits answered in %lld ms: %d accepted, %d refused as queued too long, "
+          "%d other",
+          N, (long long)took, c.accepted, c.refused_queue, c.other);
+    H_CHECK_INT(c.other, 0, "answers other than 202 or the queue-full 503");
+    H_CHECK(c.refused_queue >= N / 2, "only %d of %d queued submits refused at once",
+            c.refused_queue, N);
+    H_CHECK(c.accepted > 0, "no queued submit was accepted");
+    char idx[RFQ_KEY_MAX];
+    rfq_key_index(idx, sizeof(idx), "acme");
+    H_CHECK_INT(h_redis_int_cmd("ZCARD", idx), c.accepted, "RFQs stored for the accepted submits");
+    natsSubscription_Destroy(sub);
     free(body);
     free(tok);
 }
