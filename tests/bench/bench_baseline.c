@@ -3,6 +3,7 @@
  * JetStream work-queue stream ("baseline-js": the least a durable quote stream costs). */
 #include "bench_baseline.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@ struct baseline {
     pthread_rwlock_t lock;
     struct bench_run *run;
     uint32_t gen;
-    uint8_t *counts; /* replies stored per RFQ of the current run (gatherer thread only) */
+    atomic_uint gen_now; /* gen, for the repliers' lock-free look */
+    uint8_t *counts;     /* replies stored per RFQ of the current run (gatherer thread only) */
     uint32_t counts_cap;
     /* parts */
     int k;
@@ -57,6 +59,11 @@ static void attach(void *ctx, struct bench_run *run)
     pthread_rwlock_wrlock(&b->lock);
     b->run = run;
     b->gen++;
+    atomic_store(&b->gen_now, b->gen);
+    /* Replies of a run that is over still waiting in the stream are dropped, not fetched
+     * during the next run. */
+    if (b->durable && run)
+        js_PurgeStream(b->gather_js, JS_STREAM, NULL, NULL);
     if (run) {
         free(b->counts);
         b->counts_cap = run->cap;
@@ -81,6 +88,12 @@ static void on_request_reply(natsConnection *nc, natsSubscription *sub, natsMsg 
     const struct replier *r = closure;
     const char *reply = natsMsg_GetReply(m);
     const char *body = r->b->rep_body[r->i];
+    /* A request of a run that is over (still queued after an overload) is not answered. */
+    unsigned gen = 0;
+    char fmt[48];
+    snprintf(fmt, sizeof(fmt), "%s.%%u.", r->b->reply_prefix);
+    if (reply && (sscanf(reply, fmt, &gen) != 1 || gen != atomic_load(&r->b->gen_now)))
+        reply = NULL;
     if (reply) {
         if (r->b->durable)
             js_PublishAsync(r->b->rep_js[r->i], reply, body, (int)strlen(body), NULL);
