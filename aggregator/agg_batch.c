@@ -436,7 +436,7 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
                              struct agg_batch_stats *stats)
 {
     if (n > b->cap)
-        n = b->cap; /* cannot happen: fetches ask for at most cap */
+        n = b->cap; /* cannot happen: agg_consumer slices fetches into batches of cap */
     int64_t now_ms = rfq_now_ms();
     int n_items = 0;
     rfq_status result = RFQ_OK;

@@ -248,7 +248,14 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
             continue;
         }
         struct agg_batch_env env = {c->nc, c->dlq, c->redis, stop};
-        rfq_status st = agg_batch_process(c->batch, &env, list.Msgs, list.Count, &c->stats);
+        /* A fetch can return more than it asked for: messages of an earlier request that timed
+         * out arrive with it (seen with nats.c 3.4 under overload). All are processed, in
+         * batches of the configured size, rather than dropped until their redelivery. */
+        rfq_status st = RFQ_OK;
+        for (int off = 0; off < list.Count && st != RFQ_EREDIS; off += c->cfg.batch) {
+            int n = list.Count - off < c->cfg.batch ? list.Count - off : c->cfg.batch;
+            st = agg_batch_process(c->batch, &env, list.Msgs + off, n, &c->stats);
+        }
         RFQ_LOG(&log_ctx, RFQ_DEBUG, "batch of %d: fetch %lld us, processing %lld us", list.Count,
                 (long long)(now - t0) / 1000, (long long)(rfq_mono_ns() - now) / 1000);
         natsMsgList_Destroy(&list);

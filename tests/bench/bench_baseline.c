@@ -146,13 +146,19 @@ static void *gatherer_main(void *arg)
         int n = 0;
         if (b->durable) {
             natsMsgList list = {0};
-            if (natsSubscription_Fetch(&list, b->gather_sub, PIPELINE_MAX, 100, NULL) != NATS_OK)
-                continue;
-            for (int i = 0; i < list.Count; i++) {
-                batch[n++] = list.Msgs[i];
-                list.Msgs[i] = NULL;
+            natsStatus s = natsSubscription_Fetch(&list, b->gather_sub, PIPELINE_MAX, 100, NULL);
+            /* A fetch can hand back more than it asked for (replies of an earlier request that
+             * timed out arrive with it): take them in slices. */
+            for (int off = 0; s == NATS_OK && off < list.Count; off += PIPELINE_MAX) {
+                n = list.Count - off < PIPELINE_MAX ? list.Count - off : PIPELINE_MAX;
+                for (int i = 0; i < n; i++) {
+                    batch[i] = list.Msgs[off + i];
+                    list.Msgs[off + i] = NULL;
+                }
+                store_and_count(b, batch, n);
             }
             natsMsgList_Destroy(&list);
+            continue;
         } else {
             natsMsg *m = NULL;
             if (natsSubscription_NextMsg(&m, b->gather_sub, 100) != NATS_OK)
