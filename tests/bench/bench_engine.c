@@ -131,7 +131,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
         int quotes = 0;
         const char *c = memmem(data, len, "\"count\":", 8);
         if (c)
-            quotes = atoi(c + 8);
+            quotes = (int)strtol(c + 8, NULL, 10); /* the engine's own event: a plain integer */
         struct bench_id_event ev;
         if (bench_idmap_outcome(id + 1, o, now, quotes, &ev))
             apply(&ev);
@@ -145,13 +145,17 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
 static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
     (void)nc, (void)sub, (void)closure;
-    unsigned gen = 0, seq = 0;
-    const char *st = NULL;
-    if (sscanf(natsMsg_GetSubject(m), "_INBOX_app.bench.%u.%u", &gen, &seq) == 2) {
+    const char *st = NULL, *subject = natsMsg_GetSubject(m);
+    static const char prefix[] = "_INBOX_app.bench.";
+    char *end = NULL;
+    if (strncmp(subject, prefix, sizeof(prefix) - 1) == 0) {
+        unsigned long gen = strtoul(subject + sizeof(prefix) - 1, &end, 10);
+        unsigned long seq = *end == '.' ? strtoul(end + 1, NULL, 10) : 0;
         int status = 0;
         if (natsMsgHeader_Get(m, RFQ_HDR_STATUS, &st) == NATS_OK && st)
-            status = atoi(st);
-        submit_answered(gen, seq, status, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+            status = (int)strtol(st, NULL, 10);
+        submit_answered((uint32_t)gen, (uint32_t)seq, status, natsMsg_GetData(m),
+                        (size_t)natsMsg_GetDataLength(m));
     }
     natsMsg_Destroy(m);
 }

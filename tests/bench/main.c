@@ -1,6 +1,8 @@
 /* rfq-bench: throughput and latency of the engine against the bare NATS + Redis scatter-gather,
  * on servers it starts itself on loopback. See docs/performance.md. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,18 @@ static void usage(FILE *f)
                "The last line is: engine/baseline: throughput=<W=100 ratio> p99=<W=1 ratio>\n");
 }
 
+/* The number in s, whole (no trailing junk); false otherwise. */
+static bool parse_num(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     struct bench_opts o = {BENCH_QUICK, 10, 0, 1000000, 5000, 64, 1, {NULL}};
@@ -47,6 +61,7 @@ int main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
+    double v = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case 'q':
@@ -59,22 +74,46 @@ int main(int argc, char **argv)
             o.mode = BENCH_SMOKE;
             break;
         case 'k':
-            o.unicorns = atoi(optarg);
+            if (!parse_num(optarg, &v)) {
+                usage(stderr);
+                return 2;
+            }
+            o.unicorns = (int)v;
             break;
         case 'S':
-            o.seconds = atof(optarg);
+            if (!parse_num(optarg, &v)) {
+                usage(stderr);
+                return 2;
+            }
+            o.seconds = v;
             break;
         case 'Q':
-            o.soak_quotes = atol(optarg);
+            if (!parse_num(optarg, &v)) {
+                usage(stderr);
+                return 2;
+            }
+            o.soak_quotes = (long)v;
             break;
         case 't':
-            o.timeout_ms = atoi(optarg);
+            if (!parse_num(optarg, &v)) {
+                usage(stderr);
+                return 2;
+            }
+            o.timeout_ms = (int)v;
             break;
         case 'c':
-            o.http_clients = atoi(optarg);
+            if (!parse_num(optarg, &v)) {
+                usage(stderr);
+                return 2;
+            }
+            o.http_clients = (int)v;
             break;
         case 'a':
-            o.aggregators = atoi(optarg);
+            if (!parse_num(optarg, &v)) {
+                usage(stderr);
+                return 2;
+            }
+            o.aggregators = (int)v;
             break;
         case 'e':
             if (n_env >= 16 || strncmp(optarg, "RFQ_", 4) != 0 || !strchr(optarg, '=')) {
