@@ -48,6 +48,14 @@ int main(int argc, char **argv)
 {
     struct bench_opts o = {BENCH_QUICK, 10, 0, 1000000, 5000, 64, 1, {NULL}};
     int n_env = 0;
+    /* The numeric options, read as numbers first and range-checked below. */
+    double unicorns = o.unicorns, seconds = o.seconds, soak = (double)o.soak_quotes,
+           timeout = o.timeout_ms, clients = o.http_clients, aggregators = o.aggregators;
+    const struct {
+        int ch;
+        double *v;
+    } nums[] = {{'k', &unicorns}, {'S', &seconds}, {'Q', &soak},
+                {'t', &timeout},  {'c', &clients}, {'a', &aggregators}};
     static const struct option longopts[] = {{"quick", no_argument, NULL, 'q'},
                                              {"full", no_argument, NULL, 'f'},
                                              {"smoke", no_argument, NULL, 's'},
@@ -56,13 +64,23 @@ int main(int argc, char **argv)
                                              {"soak-quotes", required_argument, NULL, 'Q'},
                                              {"timeout-ms", required_argument, NULL, 't'},
                                              {"http-clients", required_argument, NULL, 'c'},
-                                             {"engine-env", required_argument, NULL, 'e'},
                                              {"aggregators", required_argument, NULL, 'a'},
+                                             {"engine-env", required_argument, NULL, 'e'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
-    double v = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        bool numeric = false;
+        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+            if (ch == nums[i].ch) {
+                numeric = true;
+                if (!parse_num(optarg, nums[i].v)) {
+                    usage(stderr);
+                    return 2;
+                }
+            }
+        if (numeric)
+            continue;
         switch (ch) {
         case 'q':
             o.mode = BENCH_QUICK;
@@ -72,48 +90,6 @@ int main(int argc, char **argv)
             break;
         case 's':
             o.mode = BENCH_SMOKE;
-            break;
-        case 'k':
-            if (!parse_num(optarg, &v)) {
-                usage(stderr);
-                return 2;
-            }
-            o.unicorns = (int)v;
-            break;
-        case 'S':
-            if (!parse_num(optarg, &v)) {
-                usage(stderr);
-                return 2;
-            }
-            o.seconds = v;
-            break;
-        case 'Q':
-            if (!parse_num(optarg, &v)) {
-                usage(stderr);
-                return 2;
-            }
-            o.soak_quotes = (long)v;
-            break;
-        case 't':
-            if (!parse_num(optarg, &v)) {
-                usage(stderr);
-                return 2;
-            }
-            o.timeout_ms = (int)v;
-            break;
-        case 'c':
-            if (!parse_num(optarg, &v)) {
-                usage(stderr);
-                return 2;
-            }
-            o.http_clients = (int)v;
-            break;
-        case 'a':
-            if (!parse_num(optarg, &v)) {
-                usage(stderr);
-                return 2;
-            }
-            o.aggregators = (int)v;
             break;
         case 'e':
             if (n_env >= 16 || strncmp(optarg, "RFQ_", 4) != 0 || !strchr(optarg, '=')) {
@@ -130,14 +106,23 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || o.unicorns < 1 || o.unicorns > 64 || o.timeout_ms < 100 ||
-        o.http_clients < 1 || o.http_clients > 512 || o.aggregators < 1 || o.aggregators > 8 ||
-        o.seconds < 0 || o.soak_quotes < 0) {
+    if (optind != argc || unicorns < 1 || unicorns > 64 || timeout < 100 || timeout > 600000 ||
+        clients < 1 || clients > 512 || aggregators < 1 || aggregators > 8 || seconds < 0 ||
+        seconds > 3600 || soak < 0 || soak > 1e9) {
         usage(stderr);
         return 2;
     }
+    o.unicorns = (int)unicorns;
+    o.seconds = seconds;
+    o.soak_quotes = (long)soak;
+    o.timeout_ms = (int)timeout;
+    o.http_clients = (int)clients;
+    o.aggregators = (int)aggregators;
     /* The harness's bound: a hung run becomes a failure with the processes' logs. */
-    int bound_s = o.mode == BENCH_FULL ? 1500 : o.mode == BENCH_QUICK ? 600 : 300;
+    double per_run = o.seconds > 0 ? o.seconds : o.mode == BENCH_FULL ? 15 : 8;
+    int bound_s = o.mode == BENCH_FULL    ? 900 + (int)(40 * per_run)
+                  : o.mode == BENCH_QUICK ? 300 + (int)(20 * per_run)
+                                          : 300;
     h_init("bench", bound_s);
     int rc = bench_plan_run(&o);
     bench_engine_stop();
