@@ -220,8 +220,17 @@ static void drain_queue(req_sse *st)
     if (dropped)
         RFQ_LOG(&st->log, RFQ_WARN, "event stream dropped %d messages", dropped);
     for (int i = 0; i < n; i++) {
-        if (!st->done && req_sse_feed(&st->out, &st->seen, natsMsg_GetData(q[i]),
-                                      (size_t)natsMsg_GetDataLength(q[i])) == REQ_SSE_FINAL)
+        const char *data = natsMsg_GetData(q[i]);
+        size_t len = (size_t)natsMsg_GetDataLength(q[i]);
+        /* Events of one RFQ can overtake each other (several aggregators, or fetch loops of
+         * one, publish them): at the last one, send the stored quotes this stream has not
+         * sent yet, then the final event, both from Redis. When Redis cannot say, the live
+         * event goes out as it is. */
+        if (!st->done && req_sse_is_final(data, len) && send_state(st) == RFQ_OK && st->done) {
+            natsMsg_Destroy(q[i]);
+            continue;
+        }
+        if (!st->done && req_sse_feed(&st->out, &st->seen, data, len) == REQ_SSE_FINAL)
             st->done = 1;
         natsMsg_Destroy(q[i]);
     }

@@ -127,6 +127,15 @@ bool req_sse_seen_add(struct req_sse_seen *s, const char *id)
     return true;
 }
 
+bool req_sse_is_final(const char *msg, size_t len)
+{
+    json_t *ev = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    bool final = type && (strcmp(type, "completed") == 0 || strcmp(type, "expired") == 0);
+    json_decref(ev);
+    return final;
+}
+
 enum req_sse_kind req_sse_feed(struct req_sse_buf *b, struct req_sse_seen *seen, const char *msg,
                                size_t len)
 {

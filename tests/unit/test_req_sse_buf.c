@@ -150,12 +150,31 @@ static void test_state(void **state)
     req_sse_seen_free(&s2);
 }
 
+/* Only completed and expired are final; anything unparsable or other is not. */
+static void test_is_final(void **state)
+{
+    (void)state;
+    const char *yes[] = {"{\"type\":\"completed\",\"rfq_id\":\"r1\"}",
+                         "{\"rfq_id\":\"r1\",\"type\":\"expired\"}"};
+    const char *no[] = {"{\"type\":\"quote\"}",
+                        "{\"type\":\"Completed\"}",
+                        "{\"type\":1}",
+                        "{\"type\":\"completed\",\"type\":\"completed\"}",
+                        "[\"completed\"]",
+                        "not json",
+                        ""};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(req_sse_is_final(yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(req_sse_is_final(no[i], strlen(no[i])));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framing), cmocka_unit_test(test_buffer_cap),
         cmocka_unit_test(test_seen),    cmocka_unit_test(test_feed),
-        cmocka_unit_test(test_state),
+        cmocka_unit_test(test_state),   cmocka_unit_test(test_is_final),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
