@@ -149,3 +149,13 @@ rfq_status req_redis_pool_run(req_redis_pool *p, req_redis_fn fn, void *arg)
     }
     return st;
 }
+
+rfq_status req_redis_ping(redisContext *c, void *arg)
+{
+    (void)arg;
+    redisReply *r = redisCommand(c, "PING");
+    rfq_status st = r && r->type == REDIS_REPLY_STATUS ? RFQ_OK : RFQ_EREDIS;
+    if (r)
+        freeReplyObject(r);
+    return st;
+}

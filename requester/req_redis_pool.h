@@ -42,4 +42,7 @@ void req_redis_pool_put(req_redis_pool *p, redisContext *c);
 typedef rfq_status (*req_redis_fn)(redisContext *c, void *arg);
 rfq_status req_redis_pool_run(req_redis_pool *p, req_redis_fn fn, void *arg);
 
+/* A req_redis_fn that sends PING (arg unused): RFQ_OK on a status reply, else RFQ_EREDIS. */
+rfq_status req_redis_ping(redisContext *c, void *arg);
+
 #endif

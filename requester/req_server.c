@@ -143,18 +143,8 @@ void req_server_destroy(struct req_server *s)
     free(s);
 }
 
-static rfq_status ping_redis(redisContext *c, void *arg)
-{
-    (void)arg;
-    redisReply *r = redisCommand(c, "PING");
-    rfq_status st = r && r->type == REDIS_REPLY_STATUS ? RFQ_OK : RFQ_EREDIS;
-    if (r)
-        freeReplyObject(r);
-    return st;
-}
-
 void req_server_health(struct req_server *s, int *nats_ok, int *redis_ok)
 {
     *nats_ok = natsConnection_Status(s->nc) == NATS_CONN_STATUS_CONNECTED;
-    *redis_ok = req_redis_pool_run(s->redis, ping_redis, NULL) == RFQ_OK;
+    *redis_ok = req_redis_pool_run(s->redis, req_redis_ping, NULL) == RFQ_OK;
 }

@@ -149,22 +149,12 @@ static int64_t read_backlog(req_shed *sh, char *why, size_t cap)
     return pending > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)pending + unacked;
 }
 
-static rfq_status ping(redisContext *c, void *arg)
-{
-    (void)arg;
-    redisReply *r = redisCommand(c, "PING");
-    rfq_status st = r && r->type == REDIS_REPLY_STATUS ? RFQ_OK : RFQ_EREDIS;
-    if (r)
-        freeReplyObject(r);
-    return st;
-}
-
 /* How long a PING over the service pool takes in ms, answered or not (*answered says), the wait
  * for a free connection included: an exhausted pool is as much an overload as a slow server. */
 static double redis_ping_ms(req_shed *sh, bool *answered)
 {
     int64_t t0 = rfq_mono_ns();
-    *answered = req_redis_pool_run(sh->srv->redis, ping, NULL) == RFQ_OK;
+    *answered = req_redis_pool_run(sh->srv->redis, req_redis_ping, NULL) == RFQ_OK;
     return (double)(rfq_mono_ns() - t0) / 1e6;
 }
 

@@ -226,11 +226,9 @@ static void drain_queue(req_sse *st)
          * one, publish them): at the last one, send the stored quotes this stream has not
          * sent yet, then the final event, both from Redis. When Redis cannot say, the live
          * event goes out as it is. */
-        if (!st->done && req_sse_is_final(data, len) && send_state(st) == RFQ_OK && st->done) {
-            natsMsg_Destroy(q[i]);
-            continue;
-        }
-        if (!st->done && req_sse_feed(&st->out, &st->seen, data, len) == REQ_SSE_FINAL)
+        if (!st->done && req_sse_feed_hold_final(&st->out, &st->seen, data, len) == REQ_SSE_FINAL &&
+            (send_state(st) != RFQ_OK || !st->done) &&
+            req_sse_feed(&st->out, &st->seen, data, len) == REQ_SSE_FINAL)
             st->done = 1;
         natsMsg_Destroy(q[i]);
     }

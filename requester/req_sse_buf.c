@@ -127,17 +127,10 @@ bool req_sse_seen_add(struct req_sse_seen *s, const char *id)
     return true;
 }
 
-bool req_sse_is_final(const char *msg, size_t len)
-{
-    json_t *ev = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    bool final = type && (strcmp(type, "completed") == 0 || strcmp(type, "expired") == 0);
-    json_decref(ev);
-    return final;
-}
-
-enum req_sse_kind req_sse_feed(struct req_sse_buf *b, struct req_sse_seen *seen, const char *msg,
-                               size_t len)
+/* req_sse_feed; with hold_final a final event is recognised (REQ_SSE_FINAL) but not queued,
+ * so that the caller can send the stored state first. One parse either way. */
+static enum req_sse_kind feed(struct req_sse_buf *b, struct req_sse_seen *seen, const char *msg,
+                              size_t len, bool hold_final)
 {
     json_t *ev = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
     const char *type = json_string_value(json_object_get(ev, "type"));
@@ -152,6 +145,8 @@ enum req_sse_kind req_sse_feed(struct req_sse_buf *b, struct req_sse_seen *seen,
         kind = REQ_SSE_QUOTE;
     } else if (strcmp(type, "completed") == 0 || strcmp(type, "expired") == 0) {
         kind = REQ_SSE_FINAL;
+        if (hold_final)
+            goto out;
     } else {
         kind = REQ_SSE_OTHER;
     }
@@ -160,6 +155,18 @@ enum req_sse_kind req_sse_feed(struct req_sse_buf *b, struct req_sse_seen *seen,
 out:
     json_decref(ev);
     return kind;
+}
+
+enum req_sse_kind req_sse_feed(struct req_sse_buf *b, struct req_sse_seen *seen, const char *msg,
+                               size_t len)
+{
+    return feed(b, seen, msg, len, false);
+}
+
+enum req_sse_kind req_sse_feed_hold_final(struct req_sse_buf *b, struct req_sse_seen *seen,
+                                          const char *msg, size_t len)
+{
+    return feed(b, seen, msg, len, true);
 }
 
 enum req_sse_kind req_sse_state(struct req_sse_buf *b, struct req_sse_seen *seen,

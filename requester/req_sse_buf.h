@@ -51,13 +51,14 @@ void req_sse_seen_free(struct req_sse_seen *s);
 /* Remember id; true when it was not seen before (also true, unremembered, past the cap). */
 bool req_sse_seen_add(struct req_sse_seen *s, const char *id);
 
-/* True when msg is a completed or expired event (an RFQ's last one). Pure. */
-bool req_sse_is_final(const char *msg, size_t len);
-
 /* Translate one live event message (aggregator JSON on rfq.v1.event.<t>.<id>) into SSE:
  * quotes are deduped by responder_id, completed/expired end the stream. */
 enum req_sse_kind req_sse_feed(struct req_sse_buf *b, struct req_sse_seen *seen, const char *msg,
                                size_t len);
+/* req_sse_feed, except that a completed or expired event (an RFQ's last one) is only
+ * recognised: REQ_SSE_FINAL with nothing queued, for the caller to send the stored state. */
+enum req_sse_kind req_sse_feed_hold_final(struct req_sse_buf *b, struct req_sse_seen *seen,
+                                          const char *msg, size_t len);
 
 /* Queue the stored state of an RFQ: one quote event per quote of by_arrival (borrowed array of
  * quote objects in arrival order; "rank"/"arrival" members are dropped) not yet seen, then, if

@@ -342,25 +342,6 @@ static rsp_agent *agent_start(const char *name, int first, int n, rsp_send_fn se
 
 /* ---- submitter ------------------------------------------------------------------------- */
 
-struct fl_buf {
-    char *p;
-    size_t n;
-};
-
-static size_t buf_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct fl_buf *b = ud;
-    size_t add = size * nmemb;
-    char *np = realloc(b->p, b->n + add + 1);
-    if (!np)
-        return 0;
-    memcpy(np + b->n, data, add);
-    b->p = np;
-    b->n += add;
-    b->p[b->n] = '\0';
-    return add;
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -369,7 +350,7 @@ static int64_t mono_ms(void)
 }
 
 /* Record one POST answer; a 202 names its RFQ. */
-static void record_attempt(int64_t start, int64_t end, long status, const struct fl_buf *body)
+static void record_attempt(int64_t start, int64_t end, long status, const struct h_buf *body)
 {
     json_t *j = status == 202 && body->p ? json_loads(body->p, 0, NULL) : NULL;
     const char *id = h_jstr(j, "rfq_id");
@@ -412,7 +393,7 @@ static void *submit_main(void *arg)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_buf_write);
     int64_t period_us = 1000000 / FL.cfg.rate;
     int64_t next_us = mono_ms() * 1000;
     for (unsigned i = 0; !atomic_load(&FL.submit_stop); i++) {
@@ -422,7 +403,7 @@ static void *submit_main(void *arg)
         next_us += period_us;
         if (mono_ms() * 1000 - next_us > 200000)
             next_us = mono_ms() * 1000;
-        struct fl_buf b = {0};
+        struct h_buf b = {0};
         const char *body = bodies[i % 2];
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));

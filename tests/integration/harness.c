@@ -1293,14 +1293,9 @@ void h_finish(void)
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
-struct buf {
-    char *p;
-    size_t n;
-};
-
-static size_t buf_write(char *data, size_t size, size_t nmemb, void *ud)
+size_t h_buf_write(char *data, size_t size, size_t nmemb, void *ud)
 {
-    struct buf *b = ud;
+    struct h_buf *b = ud;
     size_t add = size * nmemb;
     char *np = realloc(b->p, b->n + add + 1);
     if (!np)
@@ -1346,14 +1341,14 @@ void h_http_auth(struct h_resp *r, const struct h_proc *req, const char *method,
         hl = curl_slist_append(hl, "Content-Type:"); /* suppress curl's form default */
     }
     hl = curl_slist_append(hl, "Expect:");
-    struct buf hb = {0}, bb = {0};
+    struct h_buf hb = {0}, bb = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, buf_write);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, h_buf_write);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

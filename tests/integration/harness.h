@@ -192,6 +192,14 @@ struct h_resp {
 
 /* Perform one request against base (a requester's http_base) + path. token and content_type
  * may be NULL (no header). body may be NULL. Fails the scenario only on transport errors. */
+/* A growing, NUL-terminated byte buffer and the libcurl write callback that fills it
+ * (CURLOPT_WRITEFUNCTION / CURLOPT_HEADERFUNCTION with the buffer as data; free(p) after). */
+struct h_buf {
+    char *p;
+    size_t n;
+};
+size_t h_buf_write(char *data, size_t size, size_t nmemb, void *ud);
+
 void h_http(struct h_resp *r, const struct h_proc *req, const char *method, const char *path,
             const char *token, const char *content_type, const char *body, size_t body_len);
 /* Same with the whole Authorization header value given (NULL: no header). */

@@ -150,7 +150,8 @@ static void test_state(void **state)
     req_sse_seen_free(&s2);
 }
 
-/* Only completed and expired are final; anything unparsable or other is not. */
+/* Only completed and expired are final, and holding them queues nothing; anything
+ * unparsable or other is not final. */
 static void test_is_final(void **state)
 {
     (void)state;
@@ -163,10 +164,16 @@ static void test_is_final(void **state)
                         "[\"completed\"]",
                         "not json",
                         ""};
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-        assert_true(req_sse_is_final(yes[i], strlen(yes[i])));
+    struct req_sse_buf b = {0};
+    struct req_sse_seen s = {0};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        assert_true(req_sse_feed_hold_final(&b, &s, yes[i], strlen(yes[i])) == REQ_SSE_FINAL);
+        assert_int_equal(b.len, 0);
+    }
     for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-        assert_false(req_sse_is_final(no[i], strlen(no[i])));
+        assert_false(req_sse_feed_hold_final(&b, &s, no[i], strlen(no[i])) == REQ_SSE_FINAL);
+    req_sse_buf_free(&b);
+    req_sse_seen_free(&s);
 }
 
 int main(void)
