@@ -5,6 +5,7 @@
 #include "agg_app.h"
 #include "agg_cfg.h"
 #include "rfq_cfg.h"
+#include "rfq_crash.h"
 #include "rfq_log.h"
 #include "rfq_mem.h"
 
@@ -21,5 +22,6 @@ int main(int argc, char **argv)
         return 0;
     }
     volatile int *stop = rfq_signals_install();
+    rfq_crash_report_install("aggregator");
     return agg_app_run(&cfg, stop) == RFQ_OK ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "rfq_kv_watch.h"
 #include "rfq_nats.h"
 
 #define TENANT_BUCKET_HISTORY 5
@@ -43,10 +44,10 @@ rfq_status rfq_tenant_bucket_open(kvStore **out, jsCtx *js, bool create)
 
 /* Decode one stored value and check it belongs under its key (a record copied to another key
  * must not grant that tenant anything). */
-static rfq_status decode_entry(kvEntry *e, const char *tenant, struct rfq_tenant_rec *out,
-                               struct rfq_err *err)
+static rfq_status decode_value(const void *value, int len, const char *tenant,
+                               struct rfq_tenant_rec *out, struct rfq_err *err)
 {
-    rfq_status st = rfq_tenant_rec_decode(out, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), err);
+    rfq_status st = rfq_tenant_rec_decode(out, value, len > 0 ? (size_t)len : 0, err);
     if (st == RFQ_OK && strcmp(out->tenant, tenant) != 0)
         st = rfq_err_set(err, RFQ_EINVAL, "tenant_id", "record under key %s names tenant %s",
                          tenant, out->tenant);
@@ -67,7 +68,9 @@ static rfq_status get_rev(kvStore *kv, const char *tenant, struct rfq_tenant_rec
     if (s != NATS_OK)
         return rfq_err_set(err, rfq_nats_status(s), "", "cannot read %s: %s", RFQ_TENANTS_BUCKET,
                            natsStatus_GetText(s));
-    rfq_status st = decode_entry(e, tenant, out, err) == RFQ_OK ? RFQ_OK : RFQ_EPROTO;
+    rfq_status st = decode_value(kvEntry_Value(e), kvEntry_ValueLen(e), tenant, out, err) == RFQ_OK
+                        ? RFQ_OK
+                        : RFQ_EPROTO;
     if (rev)
         *rev = kvEntry_Revision(e);
     kvEntry_Destroy(e);
@@ -273,8 +276,7 @@ struct rfq_tenant_view {
     jsCtx *js;          /* owned; direct reads */
     kvStore *kv;        /* owned; direct reads */
     jsCtx *js_watch;    /* owned; the watcher's consumer requests */
-    kvStore *kv_watch;  /* owned; the watcher's */
-    kvWatcher *w;       /* owned by the watcher thread once it runs */
+    rfq_kv_watch *w;    /* owned by the watcher thread once it runs */
     pthread_t thread;
     bool thread_started;
     atomic_int stop;
@@ -376,24 +378,23 @@ static void view_prune(rfq_tenant_view *v)
 
 /* Apply one watched entry. A malformed record is logged and ignored: the tenant keeps its last
  * good record. */
-static void view_apply(rfq_tenant_view *v, kvEntry *e)
+static void view_apply(rfq_tenant_view *v, const struct rfq_kv_change *c)
 {
-    const char *key = kvEntry_Key(e);
-    uint64_t rev = kvEntry_Revision(e);
+    const char *key = c->key;
+    uint64_t rev = c->revision;
     if (!key || !rfq_tenant_valid(key)) {
         RFQ_LOG(&v->log, RFQ_WARN, "tenant bucket: key '%.80s' is not a tenant id; ignored",
                 key ? key : "");
         return;
     }
-    kvOperation op = kvEntry_Operation(e);
-    if (op == kvOp_Delete || op == kvOp_Purge) {
+    if (c->deleted) {
         view_store(v, key, NULL, rev, true);
         RFQ_LOG(&v->log, RFQ_INFO, "tenant %s removed (revision %llu)", key,
                 (unsigned long long)rev);
     } else {
         struct rfq_tenant_rec rec;
         struct rfq_err err = {{0}, {0}};
-        if (decode_entry(e, key, &rec, &err) != RFQ_OK) {
+        if (decode_value(c->value, c->value_len, key, &rec, &err) != RFQ_OK) {
             view_touch(v, key);
             RFQ_LOG(&v->log, RFQ_ERROR,
                     "tenant %s: malformed record ignored (revision %llu): %s; keeping the last "
@@ -423,12 +424,12 @@ static natsStatus watcher_create(rfq_tenant_view *v)
     v->gen++;
     pthread_rwlock_unlock(&v->lock);
     v->reconnects = reconnect_count(v);
-    return kvStore_WatchAll(&v->w, v->kv_watch, NULL);
+    return rfq_kv_watch_create(&v->w, v->nc, v->js_watch, RFQ_TENANTS_BUCKET);
 }
 
 static void watcher_drop(rfq_tenant_view *v)
 {
-    kvWatcher_Destroy(v->w);
+    rfq_kv_watch_destroy(v->w);
     v->w = NULL;
 }
 
@@ -440,23 +441,21 @@ static rfq_status view_load(rfq_tenant_view *v, int bound_ms)
         int64_t left = (end - rfq_mono_ns()) / 1000000;
         if (left <= 0)
             return RFQ_ETIMEOUT;
-        kvEntry *e = NULL;
-        natsStatus s = kvWatcher_Next(&e, v->w, left);
+        struct rfq_kv_change c;
+        natsStatus s = rfq_kv_watch_next(v->w, &c, (int)left);
         if (s != NATS_OK)
             return rfq_nats_status(s);
-        if (!e) {
+        if (!c.key) {
             view_prune(v);
             return RFQ_OK;
         }
-        view_apply(v, e);
-        kvEntry_Destroy(e);
+        view_apply(v, &c);
     }
 }
 
-/* Watcher thread. Applies changes as they come. nats.c's ordered consumer re-creates itself
- * after a gap or missed heartbeats, but only after about 10 s; after a reconnect (the server
- * may have restarted and lost the consumer) the watcher is re-created at once instead, which
- * replays every record (a resync). */
+/* Watcher thread. Applies changes as they come. A watch that reports itself broken (a gap,
+ * lost heartbeats) is replaced, and so is one that lived through a reconnection (the server
+ * may have restarted and lost its consumer): a new one replays every record (a resync). */
 static void *view_main(void *arg)
 {
     rfq_tenant_view *v = arg;
@@ -481,11 +480,10 @@ static void *view_main(void *arg)
             initial_done = false;
             RFQ_LOG(&v->log, RFQ_INFO, "tenant bucket watch re-created (resync)");
         }
-        kvEntry *e = NULL;
-        natsStatus s = kvWatcher_Next(&e, v->w, TENANT_WATCH_POLL_MS);
-        if (s == NATS_OK && e) {
-            view_apply(v, e);
-            kvEntry_Destroy(e);
+        struct rfq_kv_change c;
+        natsStatus s = rfq_kv_watch_next(v->w, &c, TENANT_WATCH_POLL_MS);
+        if (s == NATS_OK && c.key) {
+            view_apply(v, &c);
         } else if (s == NATS_OK) {
             if (!initial_done)
                 view_prune(v);
@@ -543,8 +541,7 @@ rfq_status rfq_tenant_view_start(rfq_tenant_view **out, natsConnection *nc,
     int64_t until = rfq_mono_ns() + (int64_t)TENANT_LOAD_BOUND_MS * 1000000;
     natsStatus s;
     for (;;) {
-        s = v->kv_watch ? NATS_OK : js_KeyValue(&v->kv_watch, v->js_watch, RFQ_TENANTS_BUCKET);
-        if (s == NATS_OK && (s = watcher_create(v)) != NATS_OK)
+        if ((s = watcher_create(v)) != NATS_OK)
             v->w = NULL;
         if (s == NATS_OK || rfq_mono_ns() >= until)
             break;
@@ -590,7 +587,6 @@ void rfq_tenant_view_destroy(rfq_tenant_view *v)
         pthread_join(v->thread, NULL);
     if (v->w)
         watcher_drop(v);
-    kvStore_Destroy(v->kv_watch);
     jsCtx_Destroy(v->js_watch);
     kvStore_Destroy(v->kv);
     jsCtx_Destroy(v->js);

@@ -10,6 +10,7 @@
 #include "req_config.h"
 #include "req_server.h"
 #include "rfq_cfg.h"
+#include "rfq_crash.h"
 #include "rfq_log.h"
 #include "rfq_mem.h"
 
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
     volatile int *stop = rfq_signals_install();
+    rfq_crash_report_install("requester");
     struct sigaction hup = {.sa_handler = on_sighup, .sa_flags = SA_RESTART};
     sigemptyset(&hup.sa_mask);
     sigaction(SIGHUP, &hup, NULL);

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "rfq_cfg.h"
+#include "rfq_crash.h"
 #include "rfq_log.h"
 #include "rfq_mem.h"
 #include "rsp_agent.h"
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
         cfg.fleet.pricing.seed = rsp_seed_random();
 
     volatile int *stop = rfq_signals_install();
+    rfq_crash_report_install("responder");
     int rc = 1;
     rsp_fleet *fleet = NULL;
     rsp_agent *agent = NULL;

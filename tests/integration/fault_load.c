@@ -20,7 +20,7 @@
 #define FL_TWICE 6
 #define FL_LATE 7
 #define FL_LATE_AFTER_MS 300
-#define FL_OUTAGES 8
+#define FL_OUTAGES 64
 #define FL_REGION "eu-west"
 #define FL_TENANT "fault-co"
 #define FL_SCATTER_SLACK_MS 500 /* a scatter PONGed this long before a server crash may be lost */

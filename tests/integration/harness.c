@@ -85,7 +85,7 @@ static struct {
     char scenario[64];
     char tmpdir[256];
     int64_t t0_ns;
-    int64_t bound_ns;
+    _Atomic int64_t bound_ns;
     struct h_proc *procs[H_MAX_PROCS]; /* every process, in start order */
     int nprocs;
     struct h_proc *nats_srv, *redis_srv;
@@ -174,7 +174,18 @@ void h_note(const char *fmt, ...)
 
 /* ---- failure and cleanup --------------------------------------------------------------- */
 
-/* Print the last H_LOG_TAIL bytes of a process log. */
+static void describe_status(int st, char *out, size_t cap)
+{
+    if (WIFEXITED(st))
+        snprintf(out, cap, "exit code %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(out, cap, "killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(out, cap, "status 0x%x", st);
+}
+
+/* Print the last H_LOG_TAIL bytes of a process log, under a header that says whether the
+ * process runs or how it ended. */
 static void dump_log(const struct h_proc *p)
 {
     FILE *f = fopen(p->log_path, "r");
@@ -186,8 +197,11 @@ static void dump_log(const struct h_proc *p)
     long size = ftell(f);
     long from = size > H_LOG_TAIL ? size - H_LOG_TAIL : 0;
     fseek(f, from, SEEK_SET);
-    fprintf(stderr, "---- log of %s (pid %ld, %ld bytes%s) ----\n", p->name, (long)p->pid, size,
-            from ? ", tail" : "");
+    char state[64] = "running";
+    if (p->pid <= 0)
+        describe_status(p->exit_status, state, sizeof(state));
+    fprintf(stderr, "---- log of %s (pid %ld, %s, %ld bytes%s) ----\n", p->name, (long)p->pid,
+            state, size, from ? ", tail" : "");
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -339,6 +353,11 @@ static void make_credentials(void)
     char line[H_SECRET_HEX + 2];
     int n = snprintf(line, sizeof(line), "%s\n", H.secret);
     H_CHECK(write(fd, line, (size_t)n) == n && close(fd) == 0, "write %s", H.secret_path);
+}
+
+void h_bound_extend(int s)
+{
+    H.bound_ns += (int64_t)s * 1000000000;
 }
 
 void h_init(const char *scenario, int bound_s)
@@ -505,16 +524,6 @@ static struct h_proc *proc_new(const char *name, const char *path, const char *c
     p->is_engine = is_engine;
     H.procs[H.nprocs++] = p;
     return p;
-}
-
-static void describe_status(int st, char *out, size_t cap)
-{
-    if (WIFEXITED(st))
-        snprintf(out, cap, "exit code %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(out, cap, "killed by signal %d", WTERMSIG(st));
-    else
-        snprintf(out, cap, "status 0x%x", st);
 }
 
 void h_proc_check_alive(struct h_proc *p)

@@ -52,6 +52,8 @@ void h_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start a scenario: temp dir, signal handling, cleanup at exit, and a watchdog that fails the
  * scenario after bound_s seconds (kept below the CTest TIMEOUT so cleanup still runs). */
 void h_init(const char *scenario, int bound_s);
+/* Lengthen the running scenario's bound by s seconds (a scenario told to do more work). */
+void h_bound_extend(int s);
 /* Orderly end of a passing scenario: stop engines (checking each exits cleanly on SIGTERM),
  * close clients, stop servers, remove the temp dir. */
 void h_finish(void);

@@ -42,6 +42,7 @@ void sc_usage_metering(void);
 /* test_tenants.c */
 void sc_tenant_registry(void);
 void sc_tenant_live_change(void);
+void sc_tenant_watch_lost(void);
 void sc_tenant_suspend_cuts_stream(void);
 /* test_isolation.c */
 void sc_redis_isolation(void);

@@ -128,8 +128,11 @@ void sc_faults_nats_restart(void)
     char *watch_tok = h_token("fault-watch", "enterprise", 3600);
     H_CHECK_INT(list_status(req, watch_tok), 200, "listing of a registered tenant");
     load_start("faults_nats_restart", req, false);
+    /* More restarts (RFQ_IT_FAULT_RESTARTS) widen the net for races at reconnection. */
+    int restarts = fl_env_int("RFQ_IT_FAULT_RESTARTS", 2);
+    h_bound_extend(5 * (restarts - 2));
     h_sleep_ms(2500);
-    for (int k = 1; k <= 2; k++) {
+    for (int k = 1; k <= restarts; k++) {
         fl_outage_begin("nats");
         h_nats_kill9();
         h_sleep_ms(1500);

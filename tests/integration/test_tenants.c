@@ -18,6 +18,8 @@
 #include "scenarios.h"
 
 #define LIVE_BOUND_MS 1000 /* a change must reach every requester within this */
+/* A watch without its consumer is replaced after 6 s of silence, then resyncs. */
+#define WATCH_LOST_BOUND_MS 10000
 
 /* ---- tenant records, written the way rfqctl does (through the test's admin client) ---- */
 
@@ -82,6 +84,26 @@ static long long wait_status(const struct h_proc *req, const char *token, const 
             return -1;
         h_sleep_ms(2);
     }
+}
+
+/* Delete every consumer of the tenant bucket's stream (the requesters' watches); returns how
+ * many there were. */
+static int delete_watch_consumers(void)
+{
+    jsConsumerNamesList *names = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_ConsumerNames(&names, h_js(), "KV_" RFQ_TENANTS_BUCKET, NULL, &jerr);
+    if (s == NATS_NOT_FOUND)
+        return 0;
+    H_CHECK(s == NATS_OK, "consumer names of KV_%s: %s (js error %d)", RFQ_TENANTS_BUCKET,
+            natsStatus_GetText(s), (int)jerr);
+    int n = names->Count;
+    for (int i = 0; i < n; i++)
+        H_CHECK(js_DeleteConsumer(h_js(), "KV_" RFQ_TENANTS_BUCKET, names->List[i], NULL, NULL) ==
+                    NATS_OK,
+                "delete consumer %s", names->List[i]);
+    jsConsumerNamesList_Destroy(names);
+    return n;
 }
 
 static void expect_403(const struct h_resp *r, const char *message, const char *what)
@@ -644,6 +666,40 @@ struct raw_stream {
     CURLcode rc;     /* valid once done */
     long status;     /* valid once done */
 };
+
+/* The requester's watch loses its consumer (deleted on the server, as a server restart within
+ * the reconnect wait would): without heartbeats for 6 s the watch is replaced, which replays
+ * every record, and changes apply again. */
+void sc_tenant_watch_lost(void)
+{
+    h_nats_start();
+    h_redis_start();
+    struct h_proc *req = h_requester_start(NULL);
+    const char *t = "t-watch";
+    char *tok = h_token(t, "enterprise", 3600);
+    struct rfq_tenant_rec rec;
+    rfq_tenant_rec_init(&rec, t);
+    rec_put(&rec);
+    H_CHECK(wait_defaults(req, tok, 5, 2000, LIVE_BOUND_MS) >= 0, "engine defaults expected");
+    int gone = delete_watch_consumers();
+    H_CHECK(gone >= 1, "no watch consumer on KV_%s to delete", RFQ_TENANTS_BUCKET);
+    int64_t deleted = h_now_ms();
+    rec.default_max_quotes = 3;
+    rec_put(&rec);
+    long long dt = wait_defaults(req, tok, 3, 2000, WATCH_LOST_BOUND_MS);
+    H_CHECK(dt >= 0, "a change made after the watch lost its consumer is not applied within %d ms",
+            WATCH_LOST_BOUND_MS);
+    h_log("watch consumer deleted: the change applied %lld ms later (resync)",
+          (long long)(h_now_ms() - deleted));
+    /* The replacement is live: the next change applies within the usual bound. */
+    rec.default_max_quotes = 4;
+    rec_put(&rec);
+    H_CHECK(wait_defaults(req, tok, 4, 2000, LIVE_BOUND_MS) >= 0,
+            "the replaced watch does not apply a change within %d ms", LIVE_BOUND_MS);
+    h_proc_check_alive(req);
+    free(tok);
+    bucket_close();
+}
 
 static size_t raw_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
