@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "agg_store.h"
+#include "rfq_fetch.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
@@ -220,8 +221,7 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
         natsMsgList list = {0};
         jsErrCode jerr = 0;
         int64_t t0 = rfq_mono_ns();
-        natsStatus s =
-            natsSubscription_Fetch(&list, c->sub, c->cfg.batch, AGG_FETCH_WAIT_MS, &jerr);
+        natsStatus s = rfq_fetch(&list, c->sub, c->cfg.batch, AGG_FETCH_WAIT_MS, &jerr);
         int64_t now = rfq_mono_ns();
         if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
             natsMsgList_Destroy(&list);
@@ -248,9 +248,12 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
             continue;
         }
         struct agg_batch_env env = {c->nc, c->dlq, c->redis, stop};
-        /* A fetch can return more than it asked for: messages of an earlier request that timed
-         * out arrive with it (seen with nats.c 3.4 under overload). All are processed, in
-         * batches of the configured size, rather than dropped until their redelivery. */
+        /* More than asked for means nats.c's fetch overran its array (the narrow case rfq_fetch
+         * cannot rule out): say so. What came is processed, in batches of the configured
+         * size, rather than dropped until its redelivery. */
+        if (list.Count > c->cfg.batch)
+            RFQ_LOG(&log_ctx, RFQ_WARN, "a fetch of %d returned %d messages (nats.c fetch overrun)",
+                    c->cfg.batch, list.Count);
         rfq_status st = RFQ_OK;
         for (int off = 0; off < list.Count && st != RFQ_EREDIS; off += c->cfg.batch) {
             int n = list.Count - off < c->cfg.batch ? list.Count - off : c->cfg.batch;

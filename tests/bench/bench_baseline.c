@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "rfq_cfg.h"
+#include "rfq_fetch.h"
 #include "rfq_nats.h"
 #include "rfq_redis.h"
 
@@ -146,9 +147,9 @@ static void *gatherer_main(void *arg)
         int n = 0;
         if (b->durable) {
             natsMsgList list = {0};
-            natsStatus s = natsSubscription_Fetch(&list, b->gather_sub, PIPELINE_MAX, 100, NULL);
-            /* A fetch can hand back more than it asked for (replies of an earlier request that
-             * timed out arrive with it): take them in slices. */
+            natsStatus s = rfq_fetch(&list, b->gather_sub, PIPELINE_MAX, 100, NULL);
+            /* Should the library's fetch still overrun its batch (see rfq_fetch.h), take what
+             * came in slices. */
             for (int off = 0; s == NATS_OK && off < list.Count; off += PIPELINE_MAX) {
                 n = list.Count - off < PIPELINE_MAX ? list.Count - off : PIPELINE_MAX;
                 for (int i = 0; i < n; i++) {

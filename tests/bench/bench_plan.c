@@ -173,8 +173,8 @@ int bench_plan_run(const struct bench_opts *o)
         int rates[] = {500, 1000, 2000};
         printf("\n== open loop (latency from the scheduled send time), %.0f s each\n", secs);
         /* Not baseline-js: past its capacity (about 1,600/s here) the repliers' PubAck window
-         * stalls and nats.c 3.4 was seen to corrupt its heap there; it is the floor of the
-         * closed-loop comparison only. */
+         * stalls and most of its RFQs never complete; it is the floor of the closed-loop
+         * comparison only. */
         for (int r = 0; r < 3; r++)
             for (int i = 0; i < N_DRIVERS; i++)
                 if (drivers[i] != bench_baseline_js())

@@ -44,6 +44,7 @@ static const struct scenario scenarios[] = {
     {"tenant_registry", sc_tenant_registry, 60},
     {"tenant_live_change", sc_tenant_live_change, 60},
     {"tenant_watch_lost", sc_tenant_watch_lost, 60},
+    {"fetch_overflow_guard", sc_fetch_overflow_guard, 40},
     {"tenant_suspend_cuts_stream", sc_tenant_suspend_cuts_stream, 60},
     {"redis_isolation", sc_redis_isolation, 60},
     {"nats_permissions", sc_nats_permissions, 60},

@@ -43,6 +43,7 @@ void sc_usage_metering(void);
 void sc_tenant_registry(void);
 void sc_tenant_live_change(void);
 void sc_tenant_watch_lost(void);
+void sc_fetch_overflow_guard(void);
 void sc_tenant_suspend_cuts_stream(void);
 /* test_isolation.c */
 void sc_redis_isolation(void);
