@@ -12,6 +12,7 @@
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
+#include "rfq_pull.h"
 
 /* What finally happens to a message. */
 enum agg_action {
@@ -285,13 +286,13 @@ static void slot_outcome(struct agg_batch *b, struct agg_slot *s,
  * AGG_TOUCH_MS since it was fetched or last touched (or always, with force, before a step that
  * may take most of the ack wait), send each message an in-progress ack, which restarts its ack
  * wait on the server. */
-static void batch_touch(struct agg_batch *b, int n, bool force)
+static void batch_touch(struct agg_batch *b, natsConnection *nc, int n, bool force)
 {
     int64_t now = rfq_mono_ns();
     if (!force && now - b->touch_ns < (int64_t)AGG_TOUCH_MS * 1000000)
         return;
     for (int i = 0; i < n; i++)
-        natsMsg_InProgress(b->slots[i].msg, NULL); /* a lost one costs a redelivery, no more */
+        rfq_pull_in_progress(nc, b->slots[i].msg); /* a lost one costs a redelivery, no more */
     b->touch_ns = now;
 }
 
@@ -460,7 +461,7 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
         for (int i = 0; i < n; i++)
             if (b->slots[i].item >= 0)
                 slot_outcome(b, &b->slots[i], &b->items[b->slots[i].item].result, stats);
-        batch_touch(b, n, false);
+        batch_touch(b, env->nc, n, false);
         /* Also after a failure: completions then fail the lookup and are retried. */
         if (lookup_best(b, env, n) != RFQ_OK)
             result = RFQ_EREDIS;
@@ -470,18 +471,17 @@ rfq_status agg_batch_process(agg_batch *b, const struct agg_batch_env *env, nats
     bool dead = false;
     for (int i = 0; i < n && !dead; i++)
         dead = b->slots[i].act == AGG_ACT_DLQ;
-    batch_touch(b, n, dead);
+    batch_touch(b, env->nc, n, dead);
     dead_letter_all(b, env, n, stats);
-    batch_touch(b, n, false);
+    batch_touch(b, env->nc, n, false);
 
     for (int i = 0; i < n; i++)
         slot_events(b, &b->slots[i], env);
 
     for (int i = 0; i < n; i++) {
         struct agg_slot *s = &b->slots[i];
-        natsStatus ns = s->act == AGG_ACT_ACK
-                            ? natsMsg_Ack(s->msg, NULL)
-                            : natsMsg_NakWithDelay(s->msg, AGG_RETRY_DELAY_MS, NULL);
+        natsStatus ns = s->act == AGG_ACT_ACK ? rfq_pull_ack(env->nc, s->msg)
+                                              : rfq_pull_nak(env->nc, s->msg, AGG_RETRY_DELAY_MS);
         if (s->act != AGG_ACT_ACK)
             stats->retried++;
         if (ns != NATS_OK) {

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "agg_store.h"
-#include "rfq_fetch.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
+#include "rfq_pull.h"
 #include "rfq_redis.h"
 
 #define AGG_ACK_WAIT_NS ((int64_t)AGG_ACK_WAIT_MS * 1000000) /* see agg_batch.h */
@@ -22,7 +22,8 @@
 struct agg_consumer {
     natsConnection *nc; /* borrowed */
     jsCtx *js;          /* borrowed */
-    natsSubscription *sub;
+    rfq_pull *pull;     /* reads the durable consumer; NULL until bound */
+    natsMsg **msgs;     /* the batch in hand (cfg.batch) */
     struct agg_consumer_cfg cfg;
     redisContext *redis; /* NULL while Redis is unreachable */
     agg_dlq *dlq;
@@ -65,9 +66,9 @@ static rfq_status ensure_consumer(jsCtx *js)
     return rfq_nats_status(s);
 }
 
-/* Ensure streams and consumer, then bind a pull subscription to the consumer. Binding (not
- * letting the library create it) matters: the library deletes consumers it created when the
- * subscription is unsubscribed, which would drop the other aggregators' state. */
+/* Ensure streams and consumer, then read the consumer through rfq_pull (our own pull
+ * requests: nats.c 3.4.1's fetch can overrun its batch, see rfq_pull.h). The consumer is
+ * durable and shared: nothing here deletes it. */
 static rfq_status subscribe(struct agg_consumer *c)
 {
     rfq_status st = rfq_streams_ensure(c->js);
@@ -75,16 +76,11 @@ static rfq_status subscribe(struct agg_consumer *c)
         st = ensure_consumer(c->js);
     if (st != RFQ_OK)
         return st;
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = RFQ_STREAM_QUOTES;
-    so.Consumer = RFQ_CONSUMER_AGG;
-    jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&c->sub, c->js, RFQ_SUBJECT_QUOTES_ALL, NULL, NULL, &so, &jerr);
+    natsStatus s = rfq_pull_create(&c->pull, c->nc, RFQ_STREAM_QUOTES, RFQ_CONSUMER_AGG);
     if (s != NATS_OK) {
-        RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot bind to consumer %s: %s (js error %d): %s",
-                RFQ_CONSUMER_AGG, natsStatus_GetText(s), (int)jerr, nats_GetLastError(NULL));
-        c->sub = NULL;
+        RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot read consumer %s: %s", RFQ_CONSUMER_AGG,
+                natsStatus_GetText(s));
+        c->pull = NULL;
     }
     return rfq_nats_status(s);
 }
@@ -123,7 +119,8 @@ rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js
     c->nc = nc;
     c->js = js;
     c->cfg = *cfg;
-    rfq_status st = agg_batch_create(&c->batch, cfg->batch);
+    c->msgs = calloc((size_t)cfg->batch, sizeof(*c->msgs));
+    rfq_status st = c->msgs ? agg_batch_create(&c->batch, cfg->batch) : RFQ_ENOMEM;
     if (st == RFQ_OK)
         st = agg_dlq_create(&c->dlq, nc);
     if (st != RFQ_OK)
@@ -167,8 +164,8 @@ static void resubscribe(struct agg_consumer *c)
 {
     if (!nats_connected(c))
         return;
-    natsSubscription_Destroy(c->sub);
-    c->sub = NULL;
+    rfq_pull_destroy(c->pull);
+    c->pull = NULL;
     if (subscribe(c) == RFQ_OK)
         RFQ_LOG(&log_ctx, RFQ_INFO, "bound to consumer %s again", RFQ_CONSUMER_AGG);
 }
@@ -212,33 +209,30 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
             nap(50, stop);
             continue;
         }
-        if (!c->sub) {
+        if (!c->pull) {
             resubscribe(c);
-            if (!c->sub)
+            if (!c->pull)
                 nap(AGG_BACKOFF_MAX_MS, stop);
             continue;
         }
-        natsMsgList list = {0};
-        jsErrCode jerr = 0;
+        int n = 0;
         int64_t t0 = rfq_mono_ns();
-        natsStatus s = rfq_fetch(&list, c->sub, c->cfg.batch, AGG_FETCH_WAIT_MS, &jerr);
+        natsStatus s = rfq_pull_fetch(c->pull, c->msgs, c->cfg.batch, AGG_FETCH_WAIT_MS, &n);
         int64_t now = rfq_mono_ns();
-        if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
-            natsMsgList_Destroy(&list);
+        if (s == NATS_OK && n == 0) {
             if (now >= next_check) {
                 check_consumer(c);
                 next_check = now + AGG_CHECK_IDLE_MS * ms;
             }
-            /* The server can refuse a no-wait request at once (408 "Requests Pending" while
-             * another aggregator's request waits): do not spin on that. */
+            /* The server can refuse a request at once (409 while other aggregators' requests
+             * wait): do not spin on that. */
             if (now - t0 < 2000000)
                 usleep(2000);
             continue;
         }
         if (s != NATS_OK) {
             if (now - last_log > AGG_LOG_EVERY_MS * ms) {
-                RFQ_LOG(&log_ctx, RFQ_WARN, "fetch failed: %s (js error %d): %s",
-                        natsStatus_GetText(s), (int)jerr, nats_GetLastError(NULL));
+                RFQ_LOG(&log_ctx, RFQ_WARN, "fetch failed: %s", natsStatus_GetText(s));
                 last_log = now;
             }
             /* Look soon (not on every error: the server may just be restarting). */
@@ -248,20 +242,13 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
             continue;
         }
         struct agg_batch_env env = {c->nc, c->dlq, c->redis, stop};
-        /* More than asked for means nats.c's fetch overran its array (the narrow case rfq_fetch
-         * cannot rule out): say so. What came is processed, in batches of the configured
-         * size, rather than dropped until its redelivery. */
-        if (list.Count > c->cfg.batch)
-            RFQ_LOG(&log_ctx, RFQ_WARN, "a fetch of %d returned %d messages (nats.c fetch overrun)",
-                    c->cfg.batch, list.Count);
-        rfq_status st = RFQ_OK;
-        for (int off = 0; off < list.Count && st != RFQ_EREDIS; off += c->cfg.batch) {
-            int n = list.Count - off < c->cfg.batch ? list.Count - off : c->cfg.batch;
-            st = agg_batch_process(c->batch, &env, list.Msgs + off, n, &c->stats);
-        }
-        RFQ_LOG(&log_ctx, RFQ_DEBUG, "batch of %d: fetch %lld us, processing %lld us", list.Count,
+        rfq_status st = agg_batch_process(c->batch, &env, c->msgs, n, &c->stats);
+        RFQ_LOG(&log_ctx, RFQ_DEBUG, "batch of %d: fetch %lld us, processing %lld us", n,
                 (long long)(now - t0) / 1000, (long long)(rfq_mono_ns() - now) / 1000);
-        natsMsgList_Destroy(&list);
+        for (int i = 0; i < n; i++) {
+            natsMsg_Destroy(c->msgs[i]);
+            c->msgs[i] = NULL;
+        }
         if (st == RFQ_EREDIS) {
             RFQ_LOG(&log_ctx, RFQ_WARN, "redis failed: %s; quotes will be redelivered",
                     c->redis && c->redis->errstr[0] ? c->redis->errstr : "no reply");
@@ -281,7 +268,8 @@ void agg_consumer_destroy(agg_consumer *c)
 {
     if (!c)
         return;
-    natsSubscription_Destroy(c->sub);
+    rfq_pull_destroy(c->pull);
+    free(c->msgs);
     if (c->redis)
         redisFree(c->redis);
     agg_batch_destroy(c->batch);

@@ -7,14 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 #include <nats/nats.h>
 
 #include "harness.h"
 #include "rfq_cfg.h"
-#include "rfq_fetch.h"
 #include "rfq_nats.h"
+#include "rfq_pull.h"
 #include "rfq_redis.h"
 
 #define REPLIERS_MAX 64
@@ -43,7 +44,8 @@ struct baseline {
     char rep_body[REPLIERS_MAX][256];
     natsConnection *gather_nc;
     jsCtx *gather_js;
-    natsSubscription *gather_sub;
+    natsSubscription *gather_sub; /* the plain form's */
+    rfq_pull *gather_pull;        /* the durable form's */
     redisContext *redis;
     pthread_t gatherer;
     volatile bool stopping;
@@ -123,7 +125,7 @@ static void store_and_count(struct baseline *b, natsMsg **batch, int n)
     }
     if (b->durable) /* acknowledged once stored, as the aggregator does */
         for (int i = 0; i < n; i++)
-            natsMsg_Ack(batch[i], NULL);
+            rfq_pull_ack(b->gather_nc, batch[i]);
     int64_t now = bench_now_ns();
     char fmt[48];
     snprintf(fmt, sizeof(fmt), "%s.%%u.%%u", b->reply_prefix);
@@ -146,20 +148,10 @@ static void *gatherer_main(void *arg)
     while (!b->stopping) {
         int n = 0;
         if (b->durable) {
-            natsMsgList list = {0};
-            natsStatus s = rfq_fetch(&list, b->gather_sub, PIPELINE_MAX, 100, NULL);
-            /* Should the library's fetch still overrun its batch (see rfq_fetch.h), take what
-             * came in slices. */
-            for (int off = 0; s == NATS_OK && off < list.Count; off += PIPELINE_MAX) {
-                n = list.Count - off < PIPELINE_MAX ? list.Count - off : PIPELINE_MAX;
-                for (int i = 0; i < n; i++) {
-                    batch[i] = list.Msgs[off + i];
-                    list.Msgs[off + i] = NULL;
-                }
-                store_and_count(b, batch, n);
+            if (rfq_pull_fetch(b->gather_pull, batch, PIPELINE_MAX, 100, &n) != NATS_OK) {
+                n = 0;
+                usleep(1000); /* a refused request (e.g. 409): do not spin on it */
             }
-            natsMsgList_Destroy(&list);
-            continue;
         } else {
             natsMsg *m = NULL;
             if (natsSubscription_NextMsg(&m, b->gather_sub, 100) != NATS_OK)
@@ -215,13 +207,15 @@ static void durable_stream(struct baseline *b)
             (int)jerr);
     jsStreamInfo_Destroy(si);
     b->gather_js = js;
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Config.AckPolicy = js_AckExplicit;
-    so.Config.MaxAckPending = 100000;
-    H_CHECK(js_PullSubscribe(&b->gather_sub, js, subj, "bench-gatherer", NULL, &so, &jerr) ==
-                NATS_OK,
-            "pull subscribe: %d", (int)jerr);
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = "bench-gatherer";
+    cc.AckPolicy = js_AckExplicit;
+    cc.MaxAckPending = 100000;
+    H_CHECK(js_AddConsumer(NULL, js, JS_STREAM, &cc, NULL, &jerr) == NATS_OK, "consumer: %d",
+            (int)jerr);
+    H_CHECK(rfq_pull_create(&b->gather_pull, b->gather_nc, JS_STREAM, "bench-gatherer") == NATS_OK,
+            "pull reader");
 }
 
 static void start_one(struct baseline *b, int k, int which)
@@ -304,6 +298,7 @@ static void stop_one(struct baseline *b)
         natsConnection_Destroy(b->rep_nc[i]);
     }
     natsSubscription_Destroy(b->gather_sub);
+    rfq_pull_destroy(b->gather_pull);
     jsCtx_Destroy(b->gather_js);
     natsConnection_Destroy(b->gather_nc);
     natsConnection_Destroy(b->pub_nc);
