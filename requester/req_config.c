@@ -82,6 +82,11 @@ rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err)
         return rfq_err_set(err, RFQ_EINVAL, "RFQ_SHED_REDIS_MS",
                            "RFQ_SHED_REDIS_MS must be 0..60000");
     cfg->shed_redis_ms = (int)redis_ms;
+    int64_t drain_ms = rfq_env_int("RFQ_SHED_DRAIN_MS", 2000);
+    if (drain_ms < 0 || drain_ms > 600000)
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_SHED_DRAIN_MS",
+                           "RFQ_SHED_DRAIN_MS must be 0..600000");
+    cfg->shed_drain_ms = (int)drain_ms;
     int64_t every = rfq_env_int("RFQ_SHED_INTERVAL_MS", 250);
     if (every < 10 || every > 10000)
         return rfq_err_set(err, RFQ_EINVAL, "RFQ_SHED_INTERVAL_MS",

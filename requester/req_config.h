@@ -30,7 +30,9 @@ struct req_config {
                                      beyond which submits get 503 (0 = no limit) */
     int shed_redis_ms;            /* RFQ_SHED_REDIS_MS, 200: Redis PING round trip beyond which
                                      submits get 503 (0 = no limit) */
-    int shed_interval_ms;         /* RFQ_SHED_INTERVAL_MS, 250: how often both are measured */
+    int shed_drain_ms;            /* RFQ_SHED_DRAIN_MS, 2000: the aggregators' time to work off
+                                     the backlog beyond which submits get 503 (0 = no limit) */
+    int shed_interval_ms;         /* RFQ_SHED_INTERVAL_MS, 250: how often they are measured */
 };
 
 /* Parse "host:port", "[v6]:port" or ":port" into host/port. Pure. */

@@ -47,6 +47,36 @@ enum req_shed_cause req_shed_cause_of(const struct req_shed_state *st)
     return st->backlog_on ? REQ_SHED_BACKLOG : st->redis_on ? REQ_SHED_REDIS : REQ_SHED_NONE;
 }
 
+/* Fold the ack floor of s into the smoothed rate the aggregators acknowledge quotes at. A floor
+ * that went back (the consumer was created again) starts the measure over. */
+static void consume_rate_update(struct req_shed_state *st, const struct req_shed_sample *s)
+{
+    if (s->consumed < 0)
+        return;
+    if (st->have_consumed && s->at_ms > st->consumed_at_ms && s->consumed >= st->consumed) {
+        double inst =
+            (double)(s->consumed - st->consumed) * 1000.0 / (double)(s->at_ms - st->consumed_at_ms);
+        st->consume_per_s = st->have_rate ? 0.5 * st->consume_per_s + 0.5 * inst : inst;
+        st->have_rate = true;
+    } else if (st->have_consumed && s->consumed < st->consumed) {
+        st->have_rate = false;
+    }
+    st->consumed = s->consumed;
+    st->consumed_at_ms = s->at_ms;
+    st->have_consumed = true;
+}
+
+/* Milliseconds the backlog takes at the measured rate; 0 when too small to judge or no rate is
+ * measured yet; a large bound when nothing is being acknowledged. */
+static double drain_ms_of(const struct req_shed_state *st)
+{
+    if (st->backlog < REQ_SHED_DRAIN_MIN || !st->have_rate)
+        return 0;
+    if (st->consume_per_s < 1.0)
+        return 1e9;
+    return (double)st->backlog * 1000.0 / st->consume_per_s;
+}
+
 enum req_shed_cause req_shed_update(struct req_shed_state *st, const struct req_shed_limits *lim,
                                     const struct req_shed_sample *s)
 {
@@ -60,16 +90,24 @@ enum req_shed_cause req_shed_update(struct req_shed_state *st, const struct req_
         st->backlog = s->backlog;
         st->backlog_at_ms = s->at_ms;
         st->have_backlog = true;
-        /* On above the limit, off at or below the resume mark (or with no limit). */
-        if (lim->backlog_max <= 0 || s->backlog <= resume_mark(lim->backlog_max))
+        consume_rate_update(st, s);
+        st->drain_ms = drain_ms_of(st);
+        /* On above a limit, off once both are at or below their resume marks. */
+        bool over = (lim->backlog_max > 0 && s->backlog > lim->backlog_max) ||
+                    (lim->drain_ms_max > 0 && st->drain_ms > lim->drain_ms_max);
+        bool under = (lim->backlog_max <= 0 || s->backlog <= resume_mark(lim->backlog_max)) &&
+                     (lim->drain_ms_max <= 0 || st->drain_ms <= resume_mark(lim->drain_ms_max));
+        if (under)
             st->backlog_on = false;
-        else if (s->backlog > lim->backlog_max)
+        else if (over)
             st->backlog_on = true;
     } else if (!st->have_backlog || s->at_ms - st->backlog_at_ms > REQ_SHED_UNKNOWN_HOLD_MS) {
         st->backlog_on = false;
         st->have_backlog = false;
         st->backlog = -1;
         st->drain_per_s = 0;
+        st->have_consumed = st->have_rate = false;
+        st->drain_ms = 0;
     }
     st->redis_ms = s->redis_ms;
     st->redis_answered = s->redis_answered;
@@ -109,7 +147,20 @@ int req_shed_retry_after(const struct req_shed_state *st, const struct req_shed_
 static void shed_message(char *out, size_t cap, const struct req_shed_state *st,
                          const struct req_shed_limits *lim, enum req_shed_cause cause, int retry)
 {
-    if (cause == REQ_SHED_BACKLOG)
+    bool by_drain = cause == REQ_SHED_BACKLOG && lim->drain_ms_max > 0 &&
+                    st->drain_ms > resume_mark(lim->drain_ms_max);
+    if (by_drain && st->drain_ms >= 1e9)
+        snprintf(out, cap,
+                 "overloaded: %lld quotes are waiting for the aggregators and none is being "
+                 "acknowledged (drain-time limit %.1f s); retry in %d s",
+                 (long long)st->backlog, lim->drain_ms_max / 1000.0, retry);
+    else if (by_drain)
+        snprintf(out, cap,
+                 "overloaded: %lld quotes are waiting for the aggregators, %.1f s of work at "
+                 "their rate of %.0f/s (drain-time limit %.1f s); retry in %d s",
+                 (long long)st->backlog, st->drain_ms / 1000.0, st->consume_per_s,
+                 lim->drain_ms_max / 1000.0, retry);
+    else if (cause == REQ_SHED_BACKLOG)
         snprintf(out, cap,
                  "overloaded: %lld quotes are waiting for the aggregators (limit %lld); "
                  "retry in %d s",
@@ -125,8 +176,9 @@ static void shed_message(char *out, size_t cap, const struct req_shed_state *st,
 
 /* Quotes the aggregators have not finished: not yet delivered plus delivered and unacked.
  * -1 (why filled) when the consumer info cannot be read. */
-static int64_t read_backlog(req_shed *sh, char *why, size_t cap)
+static int64_t read_backlog(req_shed *sh, int64_t *consumed, char *why, size_t cap)
 {
+    *consumed = -1;
     if (natsConnection_Status(sh->srv->nc) != NATS_CONN_STATUS_CONNECTED) {
         snprintf(why, cap, "NATS is not connected");
         return -1;
@@ -145,6 +197,8 @@ static int64_t read_backlog(req_shed *sh, char *why, size_t cap)
     }
     uint64_t pending = ci->NumPending;
     int64_t unacked = ci->NumAckPending > 0 ? ci->NumAckPending : 0;
+    *consumed =
+        ci->AckFloor.Consumer > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ci->AckFloor.Consumer;
     jsConsumerInfo_Destroy(ci);
     return pending > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)pending + unacked;
 }
@@ -163,11 +217,12 @@ static double redis_ping_ms(req_shed *sh, bool *answered)
 static void shed_tick(req_shed *sh, bool *backlog_unreadable)
 {
     char why[256] = "";
-    struct req_shed_sample s = {.at_ms = rfq_mono_ns() / 1000000};
-    s.backlog = sh->lim.backlog_max > 0 ? read_backlog(sh, why, sizeof(why)) : -1;
+    struct req_shed_sample s = {.at_ms = rfq_mono_ns() / 1000000, .consumed = -1};
+    bool judge_backlog = sh->lim.backlog_max > 0 || sh->lim.drain_ms_max > 0;
+    s.backlog = judge_backlog ? read_backlog(sh, &s.consumed, why, sizeof(why)) : -1;
     s.redis_answered = true;
     s.redis_ms = sh->lim.redis_ms_max > 0 ? redis_ping_ms(sh, &s.redis_answered) : 0;
-    if (sh->lim.backlog_max > 0 && (s.backlog < 0) != *backlog_unreadable) {
+    if (judge_backlog && (s.backlog < 0) != *backlog_unreadable) {
         *backlog_unreadable = s.backlog < 0;
         if (s.backlog < 0)
             RFQ_LOG(&sh->srv->log, RFQ_WARN, "load shedding: quote backlog unknown: %s", why);
@@ -220,7 +275,7 @@ static void *shed_main(void *arg)
 rfq_status req_shed_start(req_shed **out, struct req_server *s)
 {
     *out = NULL;
-    if (s->cfg.shed_backlog <= 0 && s->cfg.shed_redis_ms <= 0)
+    if (s->cfg.shed_backlog <= 0 && s->cfg.shed_redis_ms <= 0 && s->cfg.shed_drain_ms <= 0)
         return RFQ_OK;
     req_shed *sh = calloc(1, sizeof(*sh));
     if (!sh)
@@ -228,6 +283,7 @@ rfq_status req_shed_start(req_shed **out, struct req_server *s)
     sh->srv = s;
     sh->lim.backlog_max = s->cfg.shed_backlog;
     sh->lim.redis_ms_max = s->cfg.shed_redis_ms;
+    sh->lim.drain_ms_max = s->cfg.shed_drain_ms;
     sh->interval_ms = s->cfg.shed_interval_ms > 0 ? s->cfg.shed_interval_ms : 250;
     sh->st.backlog = -1;
     rfq_status st = RFQ_ENATS;
@@ -247,9 +303,10 @@ rfq_status req_shed_start(req_shed **out, struct req_server *s)
     if (pthread_create(&sh->thread, NULL, shed_main, sh) != 0)
         goto out_mutex;
     RFQ_LOG(&s->log, RFQ_INFO,
-            "load shedding: quote backlog limit %lld, Redis round-trip limit %d ms "
-            "(0 = off), checked every %d ms",
-            (long long)sh->lim.backlog_max, sh->lim.redis_ms_max, sh->interval_ms);
+            "load shedding: quote backlog limit %lld, drain-time limit %d ms, Redis round-trip "
+            "limit %d ms (0 = off), checked every %d ms",
+            (long long)sh->lim.backlog_max, sh->lim.drain_ms_max, sh->lim.redis_ms_max,
+            sh->interval_ms);
     *out = sh;
     return RFQ_OK;
 out_mutex:

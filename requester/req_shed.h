@@ -27,18 +27,25 @@ enum req_shed_cause {
 /* A backlog that cannot be read (consumer info failing) keeps the last decision this long,
  * then counts as no backlog: shedding must not outlive the evidence for it. */
 #define REQ_SHED_UNKNOWN_HOLD_MS 5000
+/* Below this many quotes the backlog's drain time is not judged: a few hundred quotes are
+ * always in flight, and a rate measured on them says little. */
+#define REQ_SHED_DRAIN_MIN 500
 #define REQ_SHED_RETRY_MIN_S 1
 #define REQ_SHED_RETRY_MAX_S 5
 
 struct req_shed_limits {
     int64_t backlog_max; /* RFQ_SHED_BACKLOG: quotes waiting for the aggregators; 0 = no limit */
     int redis_ms_max;    /* RFQ_SHED_REDIS_MS: PING round trip over the pool; 0 = no limit */
+    int drain_ms_max;    /* RFQ_SHED_DRAIN_MS: how long the aggregators need to work off the
+                            backlog at their measured rate; 0 = no limit */
 };
 
 /* One measurement. */
 struct req_shed_sample {
     int64_t at_ms;       /* monotonic milliseconds */
     int64_t backlog;     /* num_pending + num_ack_pending; -1 when it could not be read */
+    int64_t consumed;    /* the consumer's ack floor (a consumer sequence): work done so far;
+                            -1 when unknown */
     double redis_ms;     /* how long the PING took, answered or not, including the wait for a
                             pooled connection */
     bool redis_answered; /* false: an error or no reply within the pool's timeout */
@@ -50,13 +57,22 @@ struct req_shed_state {
     int64_t backlog;       /* last known backlog, -1 before the first */
     int64_t backlog_at_ms; /* when it was known */
     double drain_per_s;    /* smoothed net drain rate of the backlog (quotes/s; <= 0: none) */
-    double redis_ms;       /* last PING time */
-    bool redis_answered;   /* whether that PING was answered */
-    bool have_backlog;     /* backlog/backlog_at_ms are set */
+    int64_t consumed;      /* last ack floor */
+    int64_t consumed_at_ms;
+    bool have_consumed;   /* consumed/consumed_at_ms are set */
+    bool have_rate;       /* consume_per_s is measured */
+    double consume_per_s; /* smoothed rate the aggregators acknowledge quotes at */
+    double drain_ms;      /* backlog / consume_per_s: 0 below REQ_SHED_DRAIN_MIN or unknown */
+    double redis_ms;      /* last PING time */
+    bool redis_answered;  /* whether that PING was answered */
+    bool have_backlog;    /* backlog/backlog_at_ms are set */
 };
 
 /* Fold sample s into st and return the cause now in force: a cause starts when its measure is
  * beyond the limit and ends when the measure is back at or below REQ_SHED_RESUME_PCT % of it.
+ * The backlog has two measures: its size, and its drain time (how long the aggregators need
+ * for it at the rate they acknowledge quotes, judged from REQ_SHED_DRAIN_MIN quotes on), so
+ * that what is accepted can still be finished before its deadline whatever the machine.
  * For Redis the measure is the time a PING took, answered or not: a Redis that hangs is shed
  * for, one that refuses at once is not (submits then fail fast by themselves, with 503, and
  * /healthz reports Redis down). The backlog comes first when both hold. Pure. */

@@ -56,6 +56,7 @@ static const struct scenario scenarios[] = {
     {"faults_bad_responders", sc_faults_bad_responders, 100},
     {"poison_counts_failures", sc_poison_counts_failures, 60},
     {"shed_backlog", sc_shed_backlog, 60},
+    {"shed_drain_time", sc_shed_drain_time, 60},
     {"bad_input_flood", sc_bad_input_flood, 580},
 };
 

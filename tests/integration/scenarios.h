@@ -57,6 +57,7 @@ void sc_faults_bad_responders(void);
 void sc_poison_counts_failures(void);
 /* test_shedding.c */
 void sc_shed_backlog(void);
+void sc_shed_drain_time(void);
 /* test_badinput.c */
 void sc_bad_input_flood(void);
 /* test_dlq.c */

@@ -101,10 +101,49 @@ static void test_retry_after(void **state)
     assert_int_equal(req_shed_retry_after(&st, &lim, REQ_SHED_REDIS), REQ_SHED_RETRY_MAX_S);
 }
 
+/* The drain-time limit: a backlog the aggregators cannot work off within 2 s at the rate they
+ * acknowledge quotes is shed for, far below the size limit; a small one never is. */
+static void test_drain_time(void **state)
+{
+    (void)state;
+    const struct req_shed_limits dl = {.backlog_max = 20000, .drain_ms_max = 2000};
+    struct req_shed_state st = {.backlog = -1};
+    struct req_shed_sample s = {.at_ms = 0, .backlog = 3000, .consumed = 0};
+    /* No rate measured yet: not judged. */
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_NONE);
+    assert_true(st.drain_ms == 0);
+    /* 1000 quotes/s acknowledged: 3000 waiting is 3 s of work, beyond 2 s. */
+    s = (struct req_shed_sample){.at_ms = 1000, .backlog = 3000, .consumed = 1000};
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_BACKLOG);
+    assert_true(st.drain_ms > 2900 && st.drain_ms < 3100);
+    /* 1800 waiting at 1000/s: 1.8 s, between the resume mark (1.6 s) and the limit: on. */
+    s = (struct req_shed_sample){.at_ms = 2000, .backlog = 1800, .consumed = 2000};
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_BACKLOG);
+    /* 1500 at 1000/s: 1.5 s: off. */
+    s = (struct req_shed_sample){.at_ms = 3000, .backlog = 1500, .consumed = 3000};
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_NONE);
+    /* The aggregators stop acknowledging: the rate decays and the drain time soars. */
+    for (int i = 1; i <= 8; i++) {
+        s = (struct req_shed_sample){.at_ms = 3000 + 250 * i, .backlog = 1500, .consumed = 3000};
+        req_shed_update(&st, &dl, &s);
+    }
+    assert_int_equal(req_shed_cause_of(&st), REQ_SHED_BACKLOG);
+    /* Below REQ_SHED_DRAIN_MIN nothing is judged, however slow. */
+    s = (struct req_shed_sample){
+        .at_ms = 6000, .backlog = REQ_SHED_DRAIN_MIN - 1, .consumed = 3000};
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_NONE);
+    /* A consumer created again (its floor went back) starts the rate over: not judged. */
+    s = (struct req_shed_sample){.at_ms = 6250, .backlog = 5000, .consumed = 10};
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_NONE);
+    /* The size limit still applies on its own. */
+    s = (struct req_shed_sample){.at_ms = 6500, .backlog = 20001, .consumed = 100000};
+    assert_int_equal(req_shed_update(&st, &dl, &s), REQ_SHED_BACKLOG);
+}
+
 /* Limits of 0 switch a measure off. */
 static void test_limits_off(void **state)
 {
-    const struct req_shed_limits off = {0, 0};
+    const struct req_shed_limits off = {0, 0, 0};
     struct req_shed_state st = {.backlog = -1};
     struct req_shed_sample s = {.at_ms = 0, .backlog = 1000000, .redis_ms = 1e6};
     assert_int_equal(req_shed_update(&st, &off, &s), REQ_SHED_NONE);
@@ -128,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_backlog_hysteresis),
         cmocka_unit_test(test_redis_hysteresis_and_silence),
         cmocka_unit_test(test_backlog_reported_first),
+        cmocka_unit_test(test_drain_time),
         cmocka_unit_test(test_unknown_backlog),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_limits_off),
