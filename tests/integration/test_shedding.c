@@ -85,6 +85,17 @@ static int nats_submit(const char *tok, const char *body, char *ra, size_t cap)
     return status;
 }
 
+/* Freeze the aggregator, then publish n quotes for acme's RFQ id: they wait in the stream. */
+static void hold_quotes(struct h_proc *agg, const char *id, int n)
+{
+    h_proc_freeze(agg);
+    for (int i = 0; i < n; i++) {
+        char who[32];
+        snprintf(who, sizeof(who), "r-held-%d", i);
+        h_publish_quote("acme", id, who, 1000 + i, 60, NULL);
+    }
+}
+
 static json_t *health(const struct h_proc *req)
 {
     return h_get_json(req, NULL, "/healthz");
@@ -111,12 +122,7 @@ void sc_shed_backlog(void)
     json_decref(hz);
 
     /* Freeze the gather side, then pile quotes up past the limit. */
-    h_proc_freeze(agg);
-    for (int i = 0; i < SHED_QUOTES; i++) {
-        char who[32];
-        snprintf(who, sizeof(who), "r-held-%d", i);
-        h_publish_quote("acme", id, who, 1000 + i, 60, NULL);
-    }
+    hold_quotes(agg, id, SHED_QUOTES);
     int64_t t_over = h_now_ms();
     h_log("%d quotes held behind the frozen aggregator (limit %d)", SHED_QUOTES, SHED_LIMIT);
 
@@ -205,12 +211,7 @@ void sc_shed_drain_time(void)
     char *body = h_submit_body("eu-west", 100, 60000);
     char id[RFQ_ID_MAX + 1];
     json_decref(h_submit(req, tok, body, id));
-    h_proc_freeze(agg);
-    for (int i = 0; i < DRAIN_QUOTES; i++) {
-        char who[32];
-        snprintf(who, sizeof(who), "r-held-%d", i);
-        h_publish_quote("acme", id, who, 1000 + i, 60, NULL);
-    }
+    hold_quotes(agg, id, DRAIN_QUOTES);
     int64_t t_over = h_now_ms();
     int retry = 0;
     while (submit_once(req, tok, body, &retry) == 202) {
