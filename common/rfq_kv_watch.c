@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rfq_ids.h"
+#include "rfq_nats.h"
 
 #define KV_WATCH_HEARTBEAT_MS 2000
 /* No message at all (heartbeats included) for this long while connected: the consumer is
@@ -52,12 +53,8 @@ natsStatus rfq_kv_watch_create(rfq_kv_watch **out, natsConnection *nc, jsCtx *js
     snprintf(filter, sizeof(filter), "$KV.%s.>", bucket);
 
     /* Subscribe before the consumer exists, so that its first deliveries find us. */
-    natsInbox *inbox = NULL;
-    natsStatus s = natsInbox_Create(&inbox);
-    if (s == NATS_OK)
-        s = natsConnection_SubscribeSync(&w->sub, nc, inbox);
-    if (s == NATS_OK) /* a bucket's whole replay may arrive at once: never drop any of it */
-        s = natsSubscription_SetPendingLimits(w->sub, -1, -1);
+    char inbox[KV_WATCH_NAME_MAX];
+    natsStatus s = rfq_nats_inbox_subscribe(nc, &w->sub, inbox, sizeof(inbox));
     jsConsumerInfo *ci = NULL;
     if (s == NATS_OK) {
         jsConsumerConfig cc;
@@ -73,7 +70,6 @@ natsStatus rfq_kv_watch_create(rfq_kv_watch **out, natsConnection *nc, jsCtx *js
         jsErrCode jerr = 0;
         s = js_AddConsumer(&ci, js, w->stream, &cc, NULL, &jerr);
     }
-    natsInbox_Destroy(inbox);
     if (s != NATS_OK) {
         rfq_kv_watch_destroy(w);
         return s;

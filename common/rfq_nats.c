@@ -180,6 +180,26 @@ static rfq_status ensure_stream(jsCtx *js, jsStreamConfig *cfg)
     return rfq_nats_status(s);
 }
 
+natsStatus rfq_nats_inbox_subscribe(natsConnection *nc, natsSubscription **sub, char *inbox,
+                                    size_t cap)
+{
+    *sub = NULL;
+    natsInbox *fresh = NULL;
+    natsStatus s = natsInbox_Create(&fresh);
+    if (s == NATS_OK && (size_t)snprintf(inbox, cap, "%s", fresh) >= cap)
+        s = NATS_INVALID_ARG;
+    natsInbox_Destroy(fresh);
+    if (s == NATS_OK)
+        s = natsConnection_SubscribeSync(sub, nc, inbox);
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(*sub, -1, -1);
+    if (s != NATS_OK) {
+        natsSubscription_Destroy(*sub);
+        *sub = NULL;
+    }
+    return s;
+}
+
 rfq_status rfq_streams_ensure(jsCtx *js)
 {
     const char *quote_subjects[] = {RFQ_SUBJECT_QUOTES_ALL};

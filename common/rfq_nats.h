@@ -43,6 +43,12 @@ rfq_status rfq_nats_connect_inbox(natsConnection **out, const char *url, const c
  * time, so core NATS fan-out published right after a reconnection may reach no one. */
 int64_t rfq_nats_since_reconnect_ms(void);
 
+/* Subscribe (synchronously, with no pending limit: a consumer's burst must never be dropped)
+ * to a fresh _INBOX subject, copied into inbox (cap >= 64). For deliveries of a JetStream
+ * consumer that we read ourselves. */
+natsStatus rfq_nats_inbox_subscribe(natsConnection *nc, natsSubscription **sub, char *inbox,
+                                    size_t cap);
+
 /* Header value (borrowed from msg) or NULL when absent. */
 const char *rfq_nats_header(natsMsg *msg, const char *key);
 

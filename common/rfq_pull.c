@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rfq_ids.h"
+#include "rfq_nats.h"
 
 #define PULL_SUBJECT_MAX 256
 /* The server ends a request this long before our wait does, so that its status, not our
@@ -35,15 +36,7 @@ natsStatus rfq_pull_create(rfq_pull **out, natsConnection *nc, const char *strea
     p->nc = nc;
     snprintf(p->next_subject, sizeof(p->next_subject), "$JS.API.CONSUMER.MSG.NEXT.%s.%s", stream,
              consumer);
-    natsInbox *inbox = NULL;
-    natsStatus s = natsInbox_Create(&inbox);
-    if (s == NATS_OK) {
-        snprintf(p->inbox, sizeof(p->inbox), "%s", inbox);
-        s = natsConnection_SubscribeSync(&p->sub, nc, p->inbox);
-    }
-    natsInbox_Destroy(inbox);
-    if (s == NATS_OK) /* a batch may arrive faster than it is read: never drop any of it */
-        s = natsSubscription_SetPendingLimits(p->sub, -1, -1);
+    natsStatus s = rfq_nats_inbox_subscribe(nc, &p->sub, p->inbox, sizeof(p->inbox));
     if (s != NATS_OK) {
         rfq_pull_destroy(p);
         return s;
