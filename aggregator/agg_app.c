@@ -109,6 +109,7 @@ static void workers_stats(const struct agg_workers *w, struct agg_batch_stats *s
         struct agg_batch_stats one;
         agg_consumer_stats(w->c[i], &one);
         s->msgs += one.msgs;
+        s->answers += one.answers;
         s->stored += one.stored;
         s->completed += one.completed;
         s->declined += one.declined;
@@ -186,9 +187,10 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
     struct agg_batch_stats s;
     workers_stats(&workers, &s);
     RFQ_LOG(&log_ctx, RFQ_INFO,
-            "stopping: %llu msgs, %llu stored, %llu completed, %llu declined, %llu duplicates, "
+            "stopping: %llu msgs, %llu answers, %llu stored, %llu completed, %llu declined, %llu "
+            "duplicates, "
             "%llu surplus, %llu dead-lettered, %llu retried, %llu completed events re-published",
-            (unsigned long long)s.msgs, (unsigned long long)s.stored,
+            (unsigned long long)s.msgs, (unsigned long long)s.answers, (unsigned long long)s.stored,
             (unsigned long long)s.completed, (unsigned long long)s.declined,
             (unsigned long long)s.duplicates, (unsigned long long)s.surplus,
             (unsigned long long)s.dead_lettered, (unsigned long long)s.retried,

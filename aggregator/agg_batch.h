@@ -41,6 +41,7 @@ struct agg_batch_env {
 /* Running totals (one consumer thread writes them). */
 struct agg_batch_stats {
     uint64_t msgs;          /* messages processed */
+    uint64_t answers;       /* answers in them (a batch message holds several) */
     uint64_t stored;        /* priced quotes stored (including the completing ones) */
     uint64_t completed;     /* RFQs this aggregator completed */
     uint64_t declined;      /* declines stored */

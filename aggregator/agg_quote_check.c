@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "rfq_quote_batch.h"
+
 const char *agg_reason_str(agg_reason r)
 {
     switch (r) {
@@ -71,6 +73,22 @@ static agg_reason classify_decode_failure(const char *body, size_t len)
 /* Header values are printed into details: keep them short there. */
 #define HDR_SHOWN 70
 
+/* The Rfq-Tenant and Rfq-Id headers against the subject: shared by single quotes and batches. */
+static agg_reason check_headers(const struct agg_quote_in *in, const struct agg_checked_quote *out,
+                                char *detail, size_t cap)
+{
+    if (!in->hdr_tenant)
+        return refuse(AGG_REASON_MISMATCH, detail, cap, "Rfq-Tenant header missing");
+    if (strcmp(in->hdr_tenant, out->tenant) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap,
+                      "Rfq-Tenant header %.*s differs from subject tenant %s", HDR_SHOWN,
+                      in->hdr_tenant, out->tenant);
+    if (in->hdr_rfq_id && strcmp(in->hdr_rfq_id, out->rfq_id) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap, "Rfq-Id header %.*s differs from subject",
+                      HDR_SHOWN, in->hdr_rfq_id);
+    return AGG_REASON_NONE;
+}
+
 agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quote *out,
                            char *detail, size_t cap)
 {
@@ -100,19 +118,68 @@ agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quo
     if (strcmp(out->quote.rfq_id, out->rfq_id) != 0)
         return refuse(AGG_REASON_MISMATCH, detail, cap, "body rfq_id %s differs from subject %s",
                       out->quote.rfq_id, out->rfq_id);
-    if (!in->hdr_tenant)
-        return refuse(AGG_REASON_MISMATCH, detail, cap, "Rfq-Tenant header missing");
-    if (strcmp(in->hdr_tenant, out->tenant) != 0)
-        return refuse(AGG_REASON_MISMATCH, detail, cap,
-                      "Rfq-Tenant header %.*s differs from subject tenant %s", HDR_SHOWN,
-                      in->hdr_tenant, out->tenant);
-    if (in->hdr_rfq_id && strcmp(in->hdr_rfq_id, out->rfq_id) != 0)
-        return refuse(AGG_REASON_MISMATCH, detail, cap, "Rfq-Id header %.*s differs from subject",
-                      HDR_SHOWN, in->hdr_rfq_id);
+    agg_reason r = check_headers(in, out, detail, cap);
+    if (r != AGG_REASON_NONE)
+        return r;
     if (in->hdr_responder && strcmp(in->hdr_responder, out->quote.responder_id) != 0)
         return refuse(AGG_REASON_MISMATCH, detail, cap,
                       "Rfq-Responder header %.*s differs from body responder_id %s", HDR_SHOWN,
                       in->hdr_responder, out->quote.responder_id);
+    return AGG_REASON_NONE;
+}
+
+agg_reason agg_quote_check_batch(const struct agg_quote_in *in, json_t **answers,
+                                 struct agg_checked_quote *out, char *detail, size_t cap)
+{
+    *answers = NULL;
+    memset(out, 0, sizeof(*out));
+    if (detail && cap)
+        detail[0] = '\0';
+    if (rfq_subject_quote_parse(in->subject, out->tenant, out->rfq_id) != RFQ_OK) {
+        out->tenant[0] = '\0';
+        out->rfq_id[0] = '\0';
+        return refuse(AGG_REASON_SUBJECT, detail, cap,
+                      "subject is not rfq.v1.quote.<tenant>.<rfq_id>");
+    }
+    if (in->len > (size_t)RFQ_QUOTE_BATCH_BODY_MAX)
+        return refuse(AGG_REASON_OVERSIZE, detail, cap,
+                      "batch is %zu bytes, over the %d-byte limit", in->len,
+                      RFQ_QUOTE_BATCH_BODY_MAX);
+    struct rfq_err err = {{0}, {0}};
+    rfq_status why = RFQ_OK;
+    json_t *arr = rfq_quote_batch_parse(in->body, in->len, &why, &err);
+    if (!arr)
+        return refuse(why == RFQ_EINVAL ? AGG_REASON_BAD_JSON : AGG_REASON_SCHEMA, detail, cap,
+                      "%s", err.message);
+    agg_reason r = check_headers(in, out, detail, cap);
+    if (r == AGG_REASON_NONE && in->hdr_batch) {
+        char want[12];
+        snprintf(want, sizeof(want), "%zu", json_array_size(arr));
+        if (strcmp(in->hdr_batch, want) != 0)
+            r = refuse(AGG_REASON_MISMATCH, detail, cap,
+                       "Rfq-Batch header %.*s differs from the %s answers in the body", HDR_SHOWN,
+                       in->hdr_batch, want);
+    }
+    if (r != AGG_REASON_NONE) {
+        json_decref(arr);
+        return r;
+    }
+    *answers = arr;
+    return AGG_REASON_NONE;
+}
+
+agg_reason agg_quote_check_answer(json_t *answer, struct agg_checked_quote *out, char *detail,
+                                  size_t cap)
+{
+    if (detail && cap)
+        detail[0] = '\0';
+    struct rfq_err err = {{0}, {0}};
+    if (rfq_quote_from_json(&out->quote, answer, &err) != RFQ_OK)
+        return refuse(AGG_REASON_SCHEMA, detail, cap, "%s%s%s", err.field, err.field[0] ? ": " : "",
+                      err.message[0] ? err.message : "invalid quote");
+    if (strcmp(out->quote.rfq_id, out->rfq_id) != 0)
+        return refuse(AGG_REASON_MISMATCH, detail, cap, "body rfq_id %s differs from subject %s",
+                      out->quote.rfq_id, out->rfq_id);
     return AGG_REASON_NONE;
 }
 

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "rfq_ids.h"
 #include "rfq_msg.h"
 
@@ -40,7 +42,8 @@ struct agg_quote_in {
     size_t len;                /* payload length */
     const char *hdr_tenant;    /* Rfq-Tenant header (required) */
     const char *hdr_rfq_id;    /* Rfq-Id header (checked when present) */
-    const char *hdr_responder; /* Rfq-Responder header (checked when present) */
+    const char *hdr_responder; /* Rfq-Responder header (checked when present; single quotes) */
+    const char *hdr_batch;     /* Rfq-Batch header (checked when present; batches) */
 };
 
 /* A quote that passed every check that needs no state. */
@@ -56,6 +59,20 @@ struct agg_checked_quote {
  * human-readable detail into detail[cap] on refusal. Never fails on any input bytes. */
 agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quote *out,
                            char *detail, size_t cap);
+
+/* Validate a batch message (rfq_quote_body_is_batch) as a whole: subject shape, size
+ * (RFQ_QUOTE_BATCH_BODY_MAX), a JSON array of 1..RFQ_QUOTE_BATCH_MAX answers, the Rfq-Tenant
+ * header (required) and the Rfq-Id and Rfq-Batch headers when sent. On AGG_REASON_NONE
+ * *answers is the array (new reference: json_decref it) and out has tenant and rfq_id; check
+ * each answer with agg_quote_check_answer. Never fails on any input bytes. */
+agg_reason agg_quote_check_batch(const struct agg_quote_in *in, json_t **answers,
+                                 struct agg_checked_quote *out, char *detail, size_t cap);
+
+/* Validate one answer of a batch that passed agg_quote_check_batch: decode it into out->quote
+ * (out->tenant and out->rfq_id are kept) and check that its rfq_id is the subject's. Refusals
+ * are AGG_REASON_SCHEMA or AGG_REASON_MISMATCH. answer is borrowed. */
+agg_reason agg_quote_check_answer(json_t *answer, struct agg_checked_quote *out, char *detail,
+                                  size_t cap);
 
 /* Dead-letter context of a refused quote whose subject did not name them (out->tenant or
  * out->rfq_id ""): the tenant from a valid Rfq-Tenant header; the RFQ id from a valid Rfq-Id

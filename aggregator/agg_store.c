@@ -142,58 +142,107 @@ rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const 
     return RFQ_OK;
 }
 
-/* Queue EVALSHA add_quote for every item still marked AGG_OUT_RETRY, then read their replies
- * in order. Items that cannot even be built get AGG_OUT_ERROR and are not sent. */
+/* Append one EVALSHA add_quote for the k answers items[idx[0..k)], which share an RFQ and
+ * a usage month; a[j] are their built arguments. */
+static rfq_status append_group(redisContext *c, const struct agg_store_item *items, const int *idx,
+                               int k, const struct agg_add_args *a)
+{
+    const char *argv[10 + 5 * AGG_STORE_GROUP_MAX];
+    size_t lens[10 + 5 * AGG_STORE_GROUP_MAX];
+    int n = 0;
+    const char *common[] = {a[0].key_rfq,         a[0].key_quotes, a[0].key_rank,
+                            RFQ_SYS_DEADLINES,    a[0].key_open,   a[0].key_usage,
+                            a[0].deadline_member, a[0].now_ms,     a[0].answers_max,
+                            items[idx[0]].rfq_id};
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        argv[n++] = common[i];
+    for (int j = 0; j < k; j++) {
+        const struct agg_store_item *it = &items[idx[j]];
+        argv[n++] = it->quote->responder_id;
+        argv[n++] = it->json;
+        argv[n++] = a[j].rank_member;
+        argv[n++] = a[j].arrival_ms;
+        argv[n++] = a[j].currency;
+    }
+    for (int i = 0; i < n; i++)
+        lens[i] = strlen(argv[i]);
+    for (int j = 0; j < k; j++)
+        lens[10 + 5 * j + 1] = items[idx[j]].json_len;
+    return rfq_redis_append_eval(c, RFQ_SCRIPT_ADD_QUOTE, 6, n, argv, lens);
+}
+
+/* Spread one add_quote reply (an array of one reply per answer, or an error for all) over the
+ * answers of its group. */
+static void group_reply(const redisReply *r, struct agg_store_item *items, const int *idx, int k)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)k) {
+        for (int j = 0; j < k; j++)
+            agg_store_parse_add_reply(r->element[j], &items[idx[j]].result);
+        return;
+    }
+    for (int j = 0; j < k; j++) {
+        struct agg_store_result *res = &items[idx[j]].result;
+        if (r->type == REDIS_REPLY_ERROR)
+            agg_store_parse_add_reply(r, res);
+        else
+            set_error(res, "unexpected add_quote reply", 26);
+    }
+}
+
+/* Queue one EVALSHA add_quote per run of consecutive items still marked AGG_OUT_RETRY that
+ * share an RFQ and a usage month (at most AGG_STORE_GROUP_MAX), then read their replies in
+ * order. Items that cannot even be built get AGG_OUT_ERROR and are not sent. */
 static rfq_status add_quotes_pass(redisContext *c, struct agg_store_item *items, int n,
                                   int64_t now_ms)
 {
-    int sent = 0;
-    for (int i = 0; i < n; i++) {
-        struct agg_store_item *it = &items[i];
-        if (it->result.outcome != AGG_OUT_RETRY)
-            continue;
-        struct agg_add_args a;
-        if (agg_add_args_build(&a, it->tenant, it->rfq_id, it->quote, it->arrival_ms,
-                               it->arrival_seq, now_ms) != RFQ_OK) {
-            set_error(&it->result, "invalid ids", 11);
-            continue;
+    struct agg_add_args *a = malloc(sizeof(*a) * AGG_STORE_GROUP_MAX);
+    int *order = malloc(sizeof(*order) * (size_t)n); /* items sent, group after group */
+    int *glen = malloc(sizeof(*glen) * (size_t)n);   /* size of each group sent */
+    rfq_status st = RFQ_OK;
+    int n_groups = 0, n_sent = 0;
+    if (!a || !order || !glen) {
+        st = RFQ_EREDIS; /* nothing sent: every item stays RETRY */
+        goto out;
+    }
+    for (int i = 0; i < n;) {
+        int k = 0;
+        for (; i < n && k < AGG_STORE_GROUP_MAX; i++) {
+            struct agg_store_item *it = &items[i];
+            if (it->result.outcome != AGG_OUT_RETRY)
+                continue;
+            if (agg_add_args_build(&a[k], it->tenant, it->rfq_id, it->quote, it->arrival_ms,
+                                   it->arrival_seq, now_ms) != RFQ_OK) {
+                set_error(&it->result, "invalid ids", 11);
+                continue;
+            }
+            if (k > 0 && (strcmp(a[k].key_rfq, a[0].key_rfq) != 0 ||
+                          strcmp(a[k].key_usage, a[0].key_usage) != 0))
+                break; /* another RFQ (or month): it starts the next group */
+            order[n_sent + k++] = i;
         }
-        const char *argv[] = {a.key_rfq,
-                              a.key_quotes,
-                              a.key_rank,
-                              RFQ_SYS_DEADLINES,
-                              a.key_open,
-                              a.key_usage,
-                              it->quote->responder_id,
-                              it->json,
-                              a.rank_member,
-                              a.arrival_ms,
-                              a.deadline_member,
-                              a.currency,
-                              a.now_ms,
-                              a.answers_max,
-                              it->rfq_id};
-        enum { n_args = sizeof(argv) / sizeof(argv[0]) };
-        size_t lens[n_args];
-        for (int k = 0; k < n_args; k++)
-            lens[k] = strlen(argv[k]);
-        lens[7] = it->json_len;
-        if (rfq_redis_append_eval(c, RFQ_SCRIPT_ADD_QUOTE, 6, n_args, argv, lens) != RFQ_OK)
-            return RFQ_EREDIS; /* nothing was written yet for this item: it stays RETRY */
-        sent++;
-    }
-    for (int i = 0; i < n && sent > 0; i++) {
-        struct agg_store_item *it = &items[i];
-        if (it->result.outcome != AGG_OUT_RETRY)
+        if (k == 0)
             continue;
-        void *reply = NULL;
-        if (redisGetReply(c, &reply) != REDIS_OK || !reply)
-            return RFQ_EREDIS; /* this and every later item stay RETRY */
-        agg_store_parse_add_reply(reply, &it->result);
-        freeReplyObject(reply);
-        sent--;
+        if (append_group(c, items, order + n_sent, k, a) != RFQ_OK) {
+            st = RFQ_EREDIS; /* this group was not written: it stays RETRY, as do the rest */
+            break;
+        }
+        glen[n_groups++] = k;
+        n_sent += k;
     }
-    return RFQ_OK;
+    for (int g = 0, at = 0; g < n_groups; at += glen[g++]) {
+        void *reply = NULL;
+        if (redisGetReply(c, &reply) != REDIS_OK || !reply) {
+            st = RFQ_EREDIS; /* this and every later group stay RETRY */
+            break;
+        }
+        group_reply(reply, items, order + at, glen[g]);
+        freeReplyObject(reply);
+    }
+out:
+    free(a);
+    free(order);
+    free(glen);
+    return st;
 }
 
 rfq_status agg_store_add_quotes(redisContext *c, struct agg_store_item *items, int n,

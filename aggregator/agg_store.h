@@ -92,7 +92,12 @@ struct agg_store_item {
     struct agg_store_result result; /* out */
 };
 
-/* Store n quotes with one pipeline of EVALSHA add_quote, then read every reply. Items whose
+/* Most answers stored by one add_quote call. */
+#define AGG_STORE_GROUP_MAX 32
+
+/* Store n quotes with one pipeline of EVALSHA add_quote (one call per run of consecutive items
+ * of the same RFQ, e.g. a batch message's answers, up to AGG_STORE_GROUP_MAX), then read every
+ * reply. Items whose
  * reply was NOSCRIPT (Redis restarted and lost its script cache) are sent again once after
  * reloading the scripts. Returns RFQ_OK when every item got an answer (which may be
  * AGG_OUT_ERROR), or RFQ_EREDIS when the connection failed: the items without an answer

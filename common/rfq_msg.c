@@ -449,7 +449,16 @@ rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len, 
     json_t *root = rfq_json_parse_object(buf, len, RFQ_BODY_MAX, err);
     if (!root)
         return len > RFQ_BODY_MAX ? RFQ_ETOOBIG : RFQ_EINVAL;
+    rfq_status st = rfq_quote_from_json(out, root, err);
+    json_decref(root);
+    return st;
+}
+
+rfq_status rfq_quote_from_json(struct rfq_quote *out, json_t *root, struct rfq_err *err)
+{
     memset(out, 0, sizeof(*out));
+    if (!json_is_object(root))
+        return rfq_err_set(err, RFQ_EINVAL, "", "a quote must be a JSON object");
     rfq_status st;
     int64_t v = 0;
     if ((st = get_string(root, "rfq_id", true, out->rfq_id, sizeof(out->rfq_id), rfq_ident_valid,
@@ -484,7 +493,6 @@ rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len, 
         goto out;
     st = get_int(root, "valid_until_ms", false, 0, RFQ_TIME_MAX_MS, &out->valid_until_ms, err);
 out:
-    json_decref(root);
     return st;
 }
 

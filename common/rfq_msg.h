@@ -88,6 +88,9 @@ rfq_status rfq_request_decode(struct rfq_request *out, const char *buf, size_t l
 rfq_status rfq_quote_encode(const struct rfq_quote *q, char **out, size_t *out_len);
 rfq_status rfq_quote_decode(struct rfq_quote *out, const char *buf, size_t len,
                             struct rfq_err *err);
+/* rfq_quote_decode's checks on an object already parsed (an answer inside a quote batch, see
+ * rfq_quote_batch.h). root is borrowed. */
+rfq_status rfq_quote_from_json(struct rfq_quote *out, json_t *root, struct rfq_err *err);
 /* What rfq_quote_decode would check, on a quote built in memory (a responder's answer):
  * RFQ_OK, or RFQ_EINVAL with err naming the field. */
 rfq_status rfq_quote_check(const struct rfq_quote *q, struct rfq_err *err);

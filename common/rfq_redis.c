@@ -171,7 +171,7 @@ int rfq_redis_is_noscript(const redisReply *r)
     return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-#define RFQ_EVAL_ARGS_MAX 24
+#define RFQ_EVAL_ARGS_MAX 192 /* add_quote with 32 answers takes 170 */
 
 /* Build the EVALSHA argument vector: "EVALSHA" sha nkeys argv... */
 static int eval_argv(rfq_script s, int nkeys, int argc, const char **argv, const size_t *lens,

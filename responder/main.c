@@ -37,6 +37,7 @@ int main(int argc, char **argv)
     rsp_agent_cfg_init(&acfg);
     acfg.nats_url = cfg.common.nats_url;
     acfg.inbox_prefix = cfg.nats_inbox_prefix;
+    acfg.batch_max = cfg.quote_batch;
 
     rfq_status st = rsp_fleet_create(&fleet, &cfg.fleet);
     if (st == RFQ_OK)
@@ -54,10 +55,11 @@ int main(int argc, char **argv)
         goto out;
     }
     RFQ_LOG(&ctx, RFQ_INFO,
-            "serving: %d unicorns over %d regions, seed %llu, think %d..%d ms, decline %d%%",
+            "serving: %d unicorns over %d regions, seed %llu, think %d..%d ms, decline %d%%, "
+            "batches of up to %d answers",
             cfg.fleet.size, cfg.fleet.n_regions, (unsigned long long)cfg.fleet.pricing.seed,
             cfg.fleet.pricing.think_ms_min, cfg.fleet.pricing.think_ms_max,
-            cfg.fleet.pricing.decline_pct);
+            cfg.fleet.pricing.decline_pct, cfg.quote_batch);
 
     struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
     while (!*stop)

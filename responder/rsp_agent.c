@@ -15,10 +15,11 @@
 #include "rfq_ids.h"
 #include "rfq_log.h"
 #include "rfq_nats.h"
+#include "rfq_quote_batch.h"
 #include "rsp_dlq.h"
+#include "rsp_quote_msg.h"
 #include "rsp_sched.h"
 
-#define RSP_HDR_MSG_ID "Nats-Msg-Id"
 #define RSP_REPLY_MAX 512       /* longest reply subject we answer to */
 #define RSP_TRACEPARENT_MAX 128 /* W3C traceparent is 55 chars; longer values are not copied */
 #define RSP_LOGS_PER_SEC 10     /* per-second cap on warnings caused by peers */
@@ -40,7 +41,8 @@ struct rsp_counters {
 #undef RSP_FIELD
 };
 
-#define COUNT(c, name) atomic_fetch_add_explicit(&(c)->name, 1, memory_order_relaxed)
+#define COUNT(c, name) COUNT_N(c, name, 1)
+#define COUNT_N(c, name, n) atomic_fetch_add_explicit(&(c)->name, (n), memory_order_relaxed)
 
 /* Allows RSP_LOGS_PER_SEC log lines a second; the rest are only counted. Races between threads
  * can let a few extra lines through, which is harmless. */
@@ -132,13 +134,15 @@ void rsp_agent_cfg_init(struct rsp_agent_cfg *cfg)
     cfg->ack_wait_ms = 1000;
     cfg->max_pending_acks = 4096;
     cfg->drain_ms = 1000;
+    cfg->batch_max = RFQ_QUOTE_BATCH_MAX;
 }
 
 rfq_status rsp_agent_create(rsp_agent **out, const struct rsp_agent_cfg *cfg, rsp_quote_fn fn)
 {
     *out = NULL;
     if (!fn || !cfg || cfg->connect_wait_ms < 0 || cfg->ack_wait_ms <= 0 ||
-        cfg->max_pending_acks <= 0 || cfg->drain_ms < 0 ||
+        cfg->max_pending_acks <= 0 || cfg->drain_ms < 0 || cfg->batch_max < 1 ||
+        cfg->batch_max > RFQ_QUOTE_BATCH_MAX ||
         (cfg->inbox_prefix && cfg->inbox_prefix[0] &&
          !rfq_nats_inbox_prefix_valid(cfg->inbox_prefix)))
         return RFQ_EINVAL;
@@ -261,8 +265,23 @@ static bool ack_retry(jsCtx *js, natsMsg **m, const struct rsp_ack_state *st)
     return js_PublishMsgAsync(js, m, &po) == NATS_OK;
 }
 
-/* Count one PubAck outcome; re-send after a timeout (ack_retry); log failures (rate-limited).
- * Runs on nats.c's async-reply thread. The message is ours to destroy. */
+/* The on_ack call of one answer of a batch message (see rsp_quote_msg_each_responder). */
+struct batch_ack {
+    const struct rsp_ack_state *st;
+    natsMsg *m;
+    bool acked, duplicate;
+};
+
+static void batch_ack_one(void *closure, const char *responder_id)
+{
+    const struct batch_ack *b = closure;
+    b->st->on_ack(b->st->ack_closure, rfq_nats_header(b->m, RFQ_HDR_TENANT),
+                  rfq_nats_header(b->m, RFQ_HDR_ID), responder_id, b->acked, b->duplicate);
+}
+
+/* Count one PubAck outcome (per answer: a batch message counts each of its answers); re-send
+ * after a timeout (ack_retry); log failures (rate-limited). Runs on nats.c's async-reply
+ * thread. The message is ours to destroy. */
 static void on_pub_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     struct rsp_ack_state *st = closure;
@@ -275,23 +294,33 @@ static void on_pub_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, vo
         pthread_mutex_unlock(&st->mu);
         return;
     }
+    const char *batch = rfq_nats_header(m, RFQ_HDR_BATCH);
+    uint64_t n = batch ? strtoull(batch, NULL, 10) : 1; /* our own header: 1..32 */
     bool dup = pa && pa->Duplicate;
     if (pa)
-        COUNT(c, acked);
+        COUNT_N(c, acked, n);
     if (dup)
-        COUNT(c, duplicates);
+        COUNT_N(c, duplicates, n);
     if (!pa)
-        COUNT(c, ack_errors);
-    if (st->on_ack && st->counters)
+        COUNT_N(c, ack_errors, n);
+    if (st->on_ack && st->counters && batch) {
+        struct batch_ack b = {st, m, pa != NULL, dup};
+        int len = natsMsg_GetDataLength(m);
+        rsp_quote_msg_each_responder(natsMsg_GetData(m), len > 0 ? (size_t)len : 0, batch_ack_one,
+                                     &b);
+    } else if (st->on_ack && st->counters) {
         st->on_ack(st->ack_closure, rfq_nats_header(m, RFQ_HDR_TENANT),
                    rfq_nats_header(m, RFQ_HDR_ID), rfq_nats_header(m, RFQ_HDR_RESPONDER),
                    pa != NULL, dup);
+    }
     rfq_log_level lvl = pa ? RFQ_DEBUG : RFQ_WARN;
     if ((dup || pae) && lvl >= rfq_log_min_level && (pa || log_allowed(&st->limit))) {
         struct rfq_log_ctx ctx = {.component = rsp_component,
                                   .tenant = rfq_nats_header(m, RFQ_HDR_TENANT),
                                   .rfq_id = rfq_nats_header(m, RFQ_HDR_ID)};
         const char *who = rfq_nats_header(m, RFQ_HDR_RESPONDER);
+        if (!who)
+            who = "a batch";
         if (dup)
             RFQ_LOG(&ctx, RFQ_DEBUG, "quote of %s was a duplicate for stream %s", who,
                     pa->Stream ? pa->Stream : "?");
@@ -304,34 +333,38 @@ static void on_pub_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, vo
     natsMsg_Destroy(m);
 }
 
-/* Publish one answer with JetStream async publish: the PubAck arrives in on_pub_ack. */
-static rfq_status js_send(rsp_agent *a, const struct rsp_reply *r)
+/* JetStream async publish of a built message: the PubAck arrives in on_pub_ack. */
+static rfq_status js_publish(rsp_agent *a, const struct rsp_quote_msg *qm)
 {
     if (!a->js)
         return RFQ_ECLOSED;
     natsMsg *m = NULL;
-    natsStatus s = natsMsg_Create(&m, r->subject, NULL, r->body, (int)r->body_len);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, RFQ_HDR_ID, r->rfq_id);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, RFQ_HDR_TENANT, r->tenant);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, RFQ_HDR_RESPONDER, r->responder_id);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, RSP_HDR_MSG_ID, r->msg_id);
-    if (s == NATS_OK && r->traceparent)
-        s = natsMsgHeader_Set(m, RFQ_HDR_TRACEPARENT, r->traceparent);
-    char deadline[24];
-    snprintf(deadline, sizeof(deadline), "%lld", (long long)r->deadline_ms);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, RFQ_HDR_DEADLINE, deadline);
+    rfq_status st = rsp_quote_msg_create(&m, qm);
+    if (st != RFQ_OK)
+        return st;
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = a->cfg.ack_wait_ms;
-    if (s == NATS_OK)
-        s = js_PublishMsgAsync(a->js, &m, &po);
+    natsStatus s = js_PublishMsgAsync(a->js, &m, &po);
     natsMsg_Destroy(m); /* no-op when the library took it */
     return rfq_nats_status(s);
+}
+
+/* Publish one answer. */
+static rfq_status js_send(rsp_agent *a, const struct rsp_reply *r)
+{
+    struct rsp_quote_msg qm = {
+        .subject = r->subject,
+        .tenant = r->tenant,
+        .rfq_id = r->rfq_id,
+        .responder_id = r->responder_id,
+        .msg_id = r->msg_id,
+        .traceparent = r->traceparent,
+        .deadline_ms = r->deadline_ms,
+        .body = r->body,
+        .body_len = r->body_len,
+    };
+    return js_publish(a, &qm);
 }
 
 /* Hand one answer to the transport unless its RFQ's deadline has passed. Does not free p. */
@@ -471,9 +504,12 @@ static bool answer_normalize(struct rfq_quote *q, rsp_decision d, const struct r
     return true;
 }
 
-/* Ask one hosted responder about rfq and send or schedule its answer. */
+/* Ask one hosted responder about rfq and send or schedule its answer. An answer due at once
+ * is handed back in *ready when ready is not NULL (the caller sends it with the others of
+ * the RFQ), and sent here otherwise. */
 static void ask_one(rsp_agent *a, const struct rsp_hosted *h, const struct rfq_request *rfq,
-                    const char *reply, const char *traceparent, const struct rfq_log_ctx *ctx)
+                    const char *reply, const char *traceparent, const struct rfq_log_ctx *ctx,
+                    struct rsp_pending **ready)
 {
     struct rfq_quote q;
     memset(&q, 0, sizeof(q));
@@ -544,6 +580,10 @@ static void ask_one(rsp_agent *a, const struct rsp_hosted *h, const struct rfq_r
     p->body_len = body_len;
     memcpy(p->reply, reply, reply_len + 1);
 
+    if (think_ms == 0 && ready) {
+        *ready = p;
+        return;
+    }
     if (think_ms == 0) {
         pending_send(p);
         pending_free(p);
@@ -557,6 +597,78 @@ static void ask_one(rsp_agent *a, const struct rsp_hosted *h, const struct rfq_r
         COUNT(&a->counters, cancelled);
         pending_free(p);
     }
+}
+
+/* Send k (2..RFQ_QUOTE_BATCH_MAX) answers to one RFQ as one batch message. Does not free
+ * them. */
+static void batch_send(rsp_agent *a, struct rsp_pending *const *p, int k)
+{
+    const struct rsp_pending *first = p[0];
+    struct rfq_log_ctx ctx = {
+        .component = rsp_component, .tenant = first->tenant, .rfq_id = first->quote.rfq_id};
+    char *bodies[RFQ_QUOTE_BATCH_MAX];
+    size_t lens[RFQ_QUOTE_BATCH_MAX];
+    for (int i = 0; i < k; i++) {
+        bodies[i] = p[i]->body;
+        lens[i] = p[i]->body_len;
+    }
+    char msg_id[RSP_MSG_ID_MAX + 16], *body = NULL;
+    size_t len = 0;
+    snprintf(msg_id, sizeof(msg_id), "%s.%s+%d", first->quote.rfq_id, first->quote.responder_id, k);
+    rfq_status st = rfq_quote_batch_join(bodies, lens, k, &body, &len);
+    if (st == RFQ_OK) {
+        struct rsp_quote_msg qm = {
+            .subject = first->reply,
+            .tenant = first->tenant,
+            .rfq_id = first->quote.rfq_id,
+            .batch = k,
+            .msg_id = msg_id,
+            .traceparent = first->traceparent[0] ? first->traceparent : NULL,
+            .deadline_ms = first->deadline_ms,
+            .body = body,
+            .body_len = len,
+        };
+        st = js_publish(a, &qm);
+        free(body);
+    }
+    if (st != RFQ_OK) {
+        COUNT_N(&a->counters, send_errors, (uint64_t)k);
+        if (log_allowed(&a->limit))
+            RFQ_LOG(&ctx, RFQ_WARN, "cannot send a batch of %d answers: %s", k, rfq_status_str(st));
+        return;
+    }
+    for (int i = 0; i < k; i++) {
+        if (p[i]->quote.decline)
+            COUNT(&a->counters, declines);
+        else
+            COUNT(&a->counters, quotes);
+    }
+    RFQ_LOG(&ctx, RFQ_DEBUG, "sent a batch of %d answers", k);
+}
+
+/* Send the answers to one RFQ that were ready at once, in batches of up to cfg.batch_max
+ * (one by one with a send hook), then free them. */
+static void ready_send(rsp_agent *a, struct rsp_pending **p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        int k = 1;
+        if (!a->cfg.send && a->cfg.batch_max > 1 && n - i > 1) {
+            size_t lens[RFQ_QUOTE_BATCH_MAX];
+            int window = n - i < (size_t)a->cfg.batch_max ? (int)(n - i) : a->cfg.batch_max;
+            for (int j = 0; j < window; j++)
+                lens[j] = p[i + (size_t)j]->body_len;
+            k = rfq_quote_batch_fit(lens, window);
+        }
+        if (k > 1 && rfq_now_ms() < p[i]->deadline_ms)
+            batch_send(a, p + i, k);
+        else
+            for (int j = 0; j < k; j++)
+                pending_send(p[i + (size_t)j]); /* alone, or counted late */
+        i += (size_t)k;
+    }
+    for (i = 0; i < n; i++)
+        pending_free(p[i]);
 }
 
 /* Why an RFQ is refused, for the dead letter. Strings borrowed. */
@@ -677,8 +789,17 @@ static rfq_status deliver(rsp_agent *a, const char *subject, const char *reply, 
     }
     char trace[RSP_TRACEPARENT_MAX + 1];
     traceparent_copy(trace, traceparent);
-    for (size_t i = 0; i < r->n_hosted; i++)
-        ask_one(a, &r->hosted[i], &rfq, reply, trace, &ctx);
+    /* Answers due at once are gathered and sent together (without memory: one by one). */
+    struct rsp_pending **ready = calloc(r->n_hosted, sizeof(*ready));
+    size_t n_ready = 0;
+    for (size_t i = 0; i < r->n_hosted; i++) {
+        struct rsp_pending *p = NULL;
+        ask_one(a, &r->hosted[i], &rfq, reply, trace, &ctx, ready ? &p : NULL);
+        if (p)
+            ready[n_ready++] = p;
+    }
+    ready_send(a, ready, n_ready);
+    free(ready);
     return RFQ_OK;
 }
 

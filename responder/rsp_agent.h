@@ -80,10 +80,15 @@ struct rsp_agent_cfg {
     int ack_wait_ms;      /* PubAck wait before re-sending (until the deadline); 1000 */
     int max_pending_acks; /* quotes in flight without PubAck before publishing stalls; 4096 */
     int drain_ms;         /* shutdown: answers due within this still go, then PubAcks; 1000 */
-    rsp_send_fn send;     /* NULL: JetStream publish with PubAck (the normal case) */
-    void *send_closure;   /* passed to send */
-    rsp_ack_fn on_ack;    /* NULL: none; JetStream transport only */
-    void *ack_closure;    /* passed to on_ack */
+    /* Answers to one RFQ that are ready at once (think time 0) go out as one batch message of
+     * up to this many (rfq_quote_batch.h): one publish, PubAck and stream message instead of
+     * one each. 1 sends every answer alone. 1..RFQ_QUOTE_BATCH_MAX, default
+     * RFQ_QUOTE_BATCH_MAX. JetStream transport only: a send hook gets answers one by one. */
+    int batch_max;
+    rsp_send_fn send;   /* NULL: JetStream publish with PubAck (the normal case) */
+    void *send_closure; /* passed to send */
+    rsp_ack_fn on_ack;  /* NULL: none; JetStream transport only */
+    void *ack_closure;  /* passed to on_ack */
 
     /* Replies (PubAcks) arrive on <inbox_prefix>.<...>. Default "_INBOX_responder", the only
      * inbox the responder user of rfq-nats.conf may subscribe to; "" = nats.c's "_INBOX".
@@ -143,9 +148,11 @@ rfq_status rsp_agent_add_responder(rsp_agent *a, const char *responder_id, const
  *
  * Answers then go out as JetStream async publishes to the RFQ's reply subject with headers
  * Rfq-Id, Rfq-Tenant, Rfq-Responder, Nats-Msg-Id "<rfq_id>.<responder_id>", Rfq-Deadline and
- * traceparent (when the RFQ had one). PubAcks are counted; after ack_wait_ms without one, the
- * same message is published again (the stream drops duplicates by Nats-Msg-Id) until the
- * deadline passes. */
+ * traceparent (when the RFQ had one). Answers ready together go as batches (cfg.batch_max):
+ * the body is a JSON array of answers, Rfq-Batch names their count instead of Rfq-Responder,
+ * and Nats-Msg-Id is "<rfq_id>.<first responder_id>+<count>". PubAcks are counted; after
+ * ack_wait_ms without one, the same message is published again (the stream drops duplicates by
+ * Nats-Msg-Id) until the deadline passes. */
 rfq_status rsp_agent_start(rsp_agent *a);
 
 /* Process one RFQ message as if it arrived on subject with the given reply subject; this is

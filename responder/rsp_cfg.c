@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "rfq_ids.h"
+#include "rfq_quote_batch.h"
 
 #define RSP_THINK_MAX_MS 600000 /* ten minutes: beyond any RFQ timeout */
 #define RSP_MONEY_MAX 100000000 /* base fare or per-km rate cap, minor units */
@@ -137,6 +138,11 @@ static rfq_status apply(struct rsp_cfg *cfg, const char *name, const char *v, co
         if (!parse_int(v, 0, 100, &x))
             return fail(err, cap, "%s=%s: expected 0..100", src, v);
         p->decline_pct = (int)x;
+    } else if (strcmp(name, "quote-batch") == 0) {
+        if (!parse_int(v, 1, RFQ_QUOTE_BATCH_MAX, &x))
+            return fail(err, cap, "%s=%s: expected 1..%d answers (1 = never batch)", src, v,
+                        RFQ_QUOTE_BATCH_MAX);
+        cfg->quote_batch = (int)x;
     } else if (strcmp(name, "seed") == 0) {
         if (!parse_u64(v, &p->seed))
             return fail(err, cap, "%s=%s: expected an unsigned integer (0 = random)", src, v);
@@ -178,15 +184,26 @@ static const struct {
     {"RFQ_THINK_MS_MAX", "think-ms-max"},
     {"RFQ_DECLINE_PCT", "decline-pct"},
     {"RFQ_SEED", "seed"},
+    {"RFQ_QUOTE_BATCH", "quote-batch"},
     {"RFQ_NATS_INBOX_PREFIX", "nats-inbox-prefix"},
     {"RFQ_LOG_LEVEL", "log-level"},
 };
 
 /* Flags that take a value; --help takes none. */
-static const char *const flags[] = {
-    "fleet",        "regions",    "prefix",   "decline-pct",       "think-ms",
-    "seed",         "ready-file", "nats-url", "nats-inbox-prefix", "base-fare-minor",
-    "per-km-minor", "log-level",  NULL};
+static const char *const flags[] = {"fleet",
+                                    "regions",
+                                    "prefix",
+                                    "decline-pct",
+                                    "think-ms",
+                                    "seed",
+                                    "ready-file",
+                                    "nats-url",
+                                    "nats-inbox-prefix",
+                                    "base-fare-minor",
+                                    "per-km-minor",
+                                    "log-level",
+                                    "quote-batch",
+                                    NULL};
 
 rfq_status rsp_cfg_load(struct rsp_cfg *cfg, int argc, char **argv, char *err, size_t cap)
 {
@@ -205,6 +222,7 @@ rfq_status rsp_cfg_load(struct rsp_cfg *cfg, int argc, char **argv, char *err, s
                                           .decline_pct = 10,
                                           .seed = 0};
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+    cfg->quote_batch = RFQ_QUOTE_BATCH_MAX;
     /* The responder user of rfq-nats.conf may subscribe only to this inbox prefix. */
     snprintf(cfg->nats_inbox_prefix, sizeof(cfg->nats_inbox_prefix), "%s",
              RFQ_NATS_INBOX_RESPONDER);
@@ -272,6 +290,8 @@ void rsp_cfg_usage(FILE *f, const char *prog)
         "                                                       RFQ_THINK_MS_MAX (60)\n"
         "  --decline-pct N        share of RFQs declined, 0-100 RFQ_DECLINE_PCT (10)\n"
         "  --seed N               pricing seed, 0 = random      RFQ_SEED (0)\n"
+        "  --quote-batch N        answers ready together sent   RFQ_QUOTE_BATCH (32)\n"
+        "                         as one message, 1 = never\n"
         "  --nats-url URL         NATS server                   RFQ_NATS_URL "
         "(nats://127.0.0.1:4222)\n"
         "  --nats-inbox-prefix P  inbox of replies (PubAcks)    RFQ_NATS_INBOX_PREFIX "

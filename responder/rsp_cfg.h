@@ -17,6 +17,9 @@ struct rsp_cfg {
     char log_level[16];           /* RFQ_LOG_LEVEL */
     bool help;                    /* --help given: print usage, do nothing else */
 
+    /* RFQ_QUOTE_BATCH: most answers to one RFQ sent together as one message (1 = never) */
+    int quote_batch;
+
     /* RFQ_NATS_INBOX_PREFIX: replies (PubAcks) arrive on <prefix>.<...> */
     char nats_inbox_prefix[RFQ_NATS_INBOX_PREFIX_MAX + 1];
 };

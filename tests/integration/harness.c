@@ -1774,6 +1774,7 @@ static void dlq_refresh(void)
         e->seq = H.dlq_next_seq;
         snprintf(e->subject, sizeof(e->subject), "%s", natsMsg_GetSubject(m));
         hdr_copy(m, RFQ_HDR_DLQ_REASON, e->reason, sizeof(e->reason));
+        hdr_copy(m, RFQ_HDR_DLQ_DETAIL, e->detail, sizeof(e->detail));
         hdr_copy(m, RFQ_HDR_DLQ_SUBJECT, e->orig, sizeof(e->orig));
         hdr_copy(m, RFQ_HDR_TENANT, e->tenant, sizeof(e->tenant));
         hdr_copy(m, RFQ_HDR_ID, e->rfq_id, sizeof(e->rfq_id));
@@ -1783,6 +1784,18 @@ static void dlq_refresh(void)
         e->data[e->len] = '\0';
         natsMsg_Destroy(m);
     }
+}
+
+uint64_t h_stream_msgs(const char *stream)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, h_js(), stream, NULL, &jerr);
+    H_CHECK(s == NATS_OK, "stream info %s: %s (js error %d)", stream, natsStatus_GetText(s),
+            (int)jerr);
+    uint64_t n = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return n;
 }
 
 bool h_dlq_wait(const char *orig_subject, const void *data, size_t len, int bound_ms,

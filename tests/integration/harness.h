@@ -266,12 +266,15 @@ struct h_dlq_entry {
     uint64_t seq;
     char subject[256]; /* DLQ subject */
     char reason[64];   /* Rfq-Dlq-Reason */
+    char detail[256];  /* Rfq-Dlq-Detail */
     char orig[256];    /* Rfq-Dlq-Subject */
     char tenant[80];   /* Rfq-Tenant */
     char rfq_id[80];   /* Rfq-Id */
     char *data;        /* original payload, NUL-terminated, owned */
     size_t len;
 };
+/* Messages the JetStream stream holds now. */
+uint64_t h_stream_msgs(const char *stream);
 /* Wait until the DLQ holds an entry whose Rfq-Dlq-Subject is orig_subject and whose data
  * equals data/len; fills *out (free with h_dlq_entry_free). false on timeout. */
 bool h_dlq_wait(const char *orig_subject, const void *data, size_t len, int bound_ms,

@@ -20,6 +20,7 @@ static const struct scenario scenarios[] = {
     {"late_quote", sc_late_quote, 60},
     {"wrong_tenant_quote", sc_wrong_tenant_quote, 60},
     {"malformed_quote", sc_malformed_quote, 60},
+    {"quote_batch", sc_quote_batch, 60},
     {"aggregator_restart", sc_aggregator_restart, 100},
     {"aggregator_crash_inflight", sc_aggregator_crash_inflight, 100},
     {"two_aggregators", sc_two_aggregators, 100},

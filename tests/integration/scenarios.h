@@ -10,6 +10,7 @@ void sc_duplicate_quote(void);
 void sc_late_quote(void);
 void sc_wrong_tenant_quote(void);
 void sc_malformed_quote(void);
+void sc_quote_batch(void);
 /* test_resilience.c */
 void sc_aggregator_restart(void);
 void sc_aggregator_crash_inflight(void);

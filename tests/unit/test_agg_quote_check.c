@@ -20,7 +20,7 @@
 static agg_reason check(const char *subject, const char *body, const char *tenant,
                         struct agg_checked_quote *out, char *detail)
 {
-    struct agg_quote_in in = {subject, body, body ? strlen(body) : 0, tenant, NULL, NULL};
+    struct agg_quote_in in = {subject, body, body ? strlen(body) : 0, tenant, NULL, NULL, NULL};
     return agg_quote_check(&in, out, detail, 192);
 }
 
@@ -29,7 +29,7 @@ static void test_valid_priced(void **state)
     (void)state;
     struct agg_checked_quote q;
     char detail[192];
-    struct agg_quote_in in = {SUBJ, PRICED, strlen(PRICED), "acme", "rfq-1", "u1"};
+    struct agg_quote_in in = {SUBJ, PRICED, strlen(PRICED), "acme", "rfq-1", "u1", NULL};
     assert_int_equal(agg_quote_check(&in, &q, detail, sizeof(detail)), AGG_REASON_NONE);
     assert_string_equal(q.tenant, "acme");
     assert_string_equal(q.rfq_id, "rfq-1");
@@ -107,7 +107,7 @@ static void test_bad_json(void **state)
         assert_true(strlen(detail) > 0);
     }
     struct agg_checked_quote q;
-    struct agg_quote_in in = {SUBJ, NULL, 0, "acme", NULL, NULL};
+    struct agg_quote_in in = {SUBJ, NULL, 0, "acme", NULL, NULL, NULL};
     assert_int_equal(agg_quote_check(&in, &q, NULL, 0), AGG_REASON_BAD_JSON);
 
     /* Over the size cap, even if it were valid: oversize, with the subject's context. */
@@ -171,7 +171,7 @@ static void test_mismatch(void **state)
     assert_int_equal(check(SUBJ, PRICED, "globex", &q, detail), AGG_REASON_MISMATCH);
     assert_int_equal(check(SUBJ, PRICED, "", &q, detail), AGG_REASON_MISMATCH);
 
-    struct agg_quote_in in = {SUBJ, PRICED, strlen(PRICED), "acme", "rfq-9", NULL};
+    struct agg_quote_in in = {SUBJ, PRICED, strlen(PRICED), "acme", "rfq-9", NULL, NULL};
     assert_int_equal(agg_quote_check(&in, &q, detail, sizeof(detail)), AGG_REASON_MISMATCH);
     in.hdr_rfq_id = NULL;
     in.hdr_responder = "u7";
@@ -243,7 +243,8 @@ static void test_random_input(void **state)
                                   bl,
                                   (iter % 5) ? "acme" : hdr,
                                   (iter % 7) ? NULL : hdr,
-                                  (iter % 11) ? NULL : hdr};
+                                  (iter % 11) ? NULL : hdr,
+                                  (iter % 13) ? NULL : hdr};
         struct agg_checked_quote q;
         char detail[192];
         agg_reason r = agg_quote_check(&in, &q, detail, sizeof(detail));

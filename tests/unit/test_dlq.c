@@ -262,17 +262,17 @@ static void test_agg_context_and_reasons(void **state)
     assert_string_equal(agg_reason_str(AGG_REASON_DUPLICATE), "duplicate");
     struct agg_checked_quote q;
     memset(&q, 0, sizeof(q));
-    struct agg_quote_in in = {"rfq.v1.quote.acme", BODY, strlen(BODY), "acme", "rfq-9", NULL};
+    struct agg_quote_in in = {"rfq.v1.quote.acme", BODY, strlen(BODY), "acme", "rfq-9", NULL, NULL};
     agg_quote_context(&in, &q);
     assert_string_equal(q.tenant, "acme");
     assert_string_equal(q.rfq_id, "rfq-9"); /* the header before the body */
     memset(&q, 0, sizeof(q));
-    struct agg_quote_in body_only = {"x", BODY, strlen(BODY), "ACME", "bad id!", NULL};
+    struct agg_quote_in body_only = {"x", BODY, strlen(BODY), "ACME", "bad id!", NULL, NULL};
     agg_quote_context(&body_only, &q);
     assert_string_equal(q.tenant, ""); /* not a tenant id */
     assert_string_equal(q.rfq_id, "rfq-1");
     memset(&q, 0, sizeof(q));
-    struct agg_quote_in nothing = {"x", "[1]", 3, NULL, NULL, NULL};
+    struct agg_quote_in nothing = {"x", "[1]", 3, NULL, NULL, NULL, NULL};
     agg_quote_context(&nothing, &q);
     assert_string_equal(q.rfq_id, "");
     snprintf(q.tenant, sizeof(q.tenant), "globex");
