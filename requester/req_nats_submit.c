@@ -25,12 +25,12 @@ static bool reply_subject_allowed(const char *s)
     return s && *s && s[0] != '$' && strncmp(s, "rfq.", 4) != 0 && !strpbrk(s, " \t\r\n*>");
 }
 
-/* More submits than this waiting behind one in its subscription's queue: refused at once.
- * Offered faster than the engine can take them, submits would otherwise pile up in the queue
- * (nothing bounds it but memory) and each be worked on, and answered, long after its caller
- * gave up: the queue must drain at the speed of a 503. 256 is about a quarter of a second of
- * work per subscription. */
-#define REQ_SUBMIT_BACKLOG_MAX 256
+/* More submits than this waiting in all the subscriptions' queues (each holds its share):
+ * refused at once. Offered faster than the engine can take them, submits would otherwise pile
+ * up in the queues (nothing bounds them but memory) and each be worked on, and answered, long
+ * after its caller gave up: the queues must drain at the speed of a 503. 1024 is about one
+ * second of work. */
+#define REQ_SUBMIT_BACKLOG_MAX 1024
 
 /* Delivery thread of one queue subscription: answer the request, destroy msg (ours). */
 static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -45,8 +45,8 @@ static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
     struct req_reply rep;
     req_reply_init(&rep);
     int waiting = 0;
-    if (natsSubscription_GetPending(sub, &waiting, NULL) == NATS_OK &&
-        waiting > REQ_SUBMIT_BACKLOG_MAX) {
+    int share = REQ_SUBMIT_BACKLOG_MAX / (s->cfg.submit_workers > 0 ? s->cfg.submit_workers : 1);
+    if (natsSubscription_GetPending(sub, &waiting, NULL) == NATS_OK && waiting > share) {
         req_reply_error(&rep, 503, "too many submits waiting; retry later");
         req_reply_header(&rep, "Retry-After", "1");
     } else {
