@@ -37,8 +37,10 @@ rfq_status rfq_quote_batch_join(char *const *bodies, const size_t *lens, int n, 
  * objects, at most RFQ_QUOTE_BATCH_BODY_MAX bytes. The objects are not checked as answers
  * here: decode each with rfq_quote_from_json, so one bad answer does not spoil the others.
  * Returns the array (new reference), or NULL with err and *why set: RFQ_ETOOBIG over the size,
- * RFQ_EINVAL when the body is not JSON at all, RFQ_EPROTO when it is JSON but not an array of
- * 1..RFQ_QUOTE_BATCH_MAX objects. */
+ * RFQ_EINVAL when the body is not a JSON array or object at all (jansson refuses bare values
+ * such as 3 or null as well), RFQ_EPROTO when it is one but not an array of
+ * 1..RFQ_QUOTE_BATCH_MAX objects. Each answer may use any part of the batch's size: the
+ * single-quote limit (RFQ_BODY_MAX) bounds a message, and the batch limit bounds this one. */
 json_t *rfq_quote_batch_parse(const char *buf, size_t len, rfq_status *why, struct rfq_err *err);
 
 #endif

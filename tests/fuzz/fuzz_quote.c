@@ -4,8 +4,12 @@
  * Properties: a subject that parses is rebuilt byte for byte; a refusal says why in JSON-safe
  * text; an accepted quote is within range, survives encode -> decode with byte-stable
  * re-encoding; its keys and event subject can be built; its rank member names the responder
- * and sorts by price, then ETA, then arrival. */
+ * and sorts by price, then ETA, then arrival. The body is also read as a quote batch
+ * (rfq_quote_batch_parse): a refusal says why; an accepted batch holds 1..RFQ_QUOTE_BATCH_MAX
+ * objects, each decoded with rfq_quote_from_json, which agrees with rfq_quote_decode on the
+ * object's own text; an accepted answer passes the same checks as a single quote. */
 #include "fuzz_msg.h"
+#include "rfq_quote_batch.h"
 
 #define PRICE_MAX 1000000000000LL /* rfq_msg.c's cap on amount_minor */
 
@@ -91,6 +95,49 @@ static void check_rank(const struct rfq_quote *q, uint64_t arrival)
     FUZZ_ASSERT(rfq_rank_member(m2, strlen(m), q, arrival) == RFQ_ETOOBIG);
 }
 
+/* The body as a batch: every element decodes like the same object sent alone. */
+static void check_batch(const char *body, size_t len)
+{
+    rfq_status why = RFQ_EIO;
+    struct rfq_err err = {{0}, {0}};
+    json_t *arr = rfq_quote_batch_parse(body, len, &why, &err);
+    if (!arr) {
+        FUZZ_ASSERT(why == RFQ_EINVAL || why == RFQ_EPROTO || why == RFQ_ETOOBIG);
+        FUZZ_ASSERT(err.message[0] != '\0');
+        FUZZ_ASSERT(memchr(err.message, '\0', sizeof(err.message)) != NULL);
+        return;
+    }
+    FUZZ_ASSERT(why == RFQ_OK);
+    FUZZ_ASSERT(len <= RFQ_QUOTE_BATCH_BODY_MAX);
+    FUZZ_ASSERT(rfq_quote_body_is_batch(body, len));
+    size_t n = json_array_size(arr);
+    FUZZ_ASSERT(json_is_array(arr) && n >= 1 && n <= RFQ_QUOTE_BATCH_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_t *el = json_array_get(arr, i);
+        FUZZ_ASSERT(json_is_object(el));
+        struct rfq_quote q, alone;
+        struct rfq_err e1 = {{0}, {0}}, e2 = {{0}, {0}};
+        rfq_status st = rfq_quote_from_json(&q, el, &e1);
+        char *text = json_dumps(el, JSON_COMPACT);
+        FUZZ_ASSERT(text != NULL);
+        rfq_status st2 = rfq_quote_decode(&alone, text, strlen(text), &e2);
+        /* Alone, an element over a single quote's size cap is refused for its size only. */
+        if (st2 != RFQ_ETOOBIG) {
+            FUZZ_ASSERT(st == st2);
+            if (st == RFQ_OK)
+                FUZZ_ASSERT(quotes_same(&q, &alone));
+        }
+        free(text);
+        if (st != RFQ_OK) {
+            fuzz_check_refusal(st, &e1);
+            continue;
+        }
+        check_quote(&q);
+        round_trip(&q);
+    }
+    json_decref(arr);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *in = fuzz_strndup(data, size);
@@ -118,6 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(strcmp(built, subject) == 0);
         subject_ok = true;
     }
+
+    check_batch(body, body_len);
 
     struct rfq_quote q;
     struct rfq_err err = {{0}, {0}};

@@ -6,6 +6,7 @@ rfq_unit_test(test_jwt ${CMAKE_CURRENT_LIST_DIR}/test_jwt.c)
 rfq_unit_test(test_ids ${CMAKE_CURRENT_LIST_DIR}/test_ids.c)
 rfq_unit_test(test_rank ${CMAKE_CURRENT_LIST_DIR}/test_rank.c)
 rfq_unit_test(test_crash ${CMAKE_CURRENT_LIST_DIR}/test_crash.c)
+rfq_unit_test(test_quote_batch ${CMAKE_CURRENT_LIST_DIR}/test_quote_batch.c)
 
 if(TARGET rfqctl_lib)
   rfq_unit_test(test_ctl ${PROJECT_SOURCE_DIR}/requester/ctl/tests/test_ctl.c LIBS rfqctl_lib)

@@ -395,9 +395,13 @@ static void test_late_answers_are_dropped(void **state)
     assert_string_equal(fx->sink.sent[0].responder, "a1");
     struct rsp_agent_stats st;
     rsp_agent_stats_get(fx->agent, &st);
-    assert_int_equal(st.late, 1);
-    assert_int_equal(st.shed, 1);
+    /* The dreamer is late when decided. a2 is shed by the scheduler, or, when the scheduler
+     * reaches it in the very millisecond of the deadline, dropped as late by the send: never
+     * sent either way. */
+    assert_true(st.late >= 1);
+    assert_int_equal(st.late + st.shed, 2);
     assert_int_equal(st.quotes, 1);
+    assert_int_equal(sink_wait(&fx->sink, 2, 0), 1);
 }
 
 struct deliverer {
