@@ -127,6 +127,15 @@ rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const 
         return st;
     if ((st = rfq_key_usage(a->key_usage, sizeof(a->key_usage), tenant, month)) != RFQ_OK)
         return st;
+    return agg_add_args_answer(a, q, arrival_ms, arrival_seq, now_ms);
+}
+
+rfq_status agg_add_args_answer(struct agg_add_args *a, const struct rfq_quote *q,
+                               int64_t arrival_ms, uint64_t arrival_seq, int64_t now_ms)
+{
+    rfq_status st;
+    a->rank_member[0] = '\0';
+    a->currency[0] = '\0';
     if (!rfq_ident_valid(q->responder_id))
         return RFQ_EINVAL;
     if (!q->decline) {
@@ -210,13 +219,23 @@ static rfq_status add_quotes_pass(redisContext *c, struct agg_store_item *items,
             struct agg_store_item *it = &items[i];
             if (it->result.outcome != AGG_OUT_RETRY)
                 continue;
-            if (agg_add_args_build(&a[k], it->tenant, it->rfq_id, it->quote, it->arrival_ms,
-                                   it->arrival_seq, now_ms) != RFQ_OK) {
+            /* An answer of the same RFQ that arrived with the first (the same message, as a
+             * batch's do) shares its keys: only its own arguments are built. */
+            const struct agg_store_item *first = k > 0 ? &items[order[n_sent]] : NULL;
+            bool same = first && first->arrival_ms == it->arrival_ms &&
+                        strcmp(first->tenant, it->tenant) == 0 &&
+                        strcmp(first->rfq_id, it->rfq_id) == 0;
+            rfq_status built = same ? agg_add_args_answer(&a[k], it->quote, it->arrival_ms,
+                                                          it->arrival_seq, now_ms)
+                                    : agg_add_args_build(&a[k], it->tenant, it->rfq_id, it->quote,
+                                                         it->arrival_ms, it->arrival_seq, now_ms);
+            if (built != RFQ_OK) {
                 set_error(&it->result, "invalid ids", 11);
                 continue;
             }
-            if (k > 0 && (strcmp(a[k].key_rfq, a[0].key_rfq) != 0 ||
-                          strcmp(a[k].key_usage, a[0].key_usage) != 0))
+            if (k > 0 && !same &&
+                (strcmp(a[k].key_rfq, a[0].key_rfq) != 0 ||
+                 strcmp(a[k].key_usage, a[0].key_usage) != 0))
                 break; /* another RFQ (or month): it starts the next group */
             order[n_sent + k++] = i;
         }

@@ -80,6 +80,11 @@ rfq_status agg_add_args_build(struct agg_add_args *a, const char *tenant, const 
                               const struct rfq_quote *q, int64_t arrival_ms, uint64_t arrival_seq,
                               int64_t now_ms);
 
+/* Only the answer's own arguments (rank member, arrival, currency) of a, whose keys were
+ * built for an earlier answer of the same RFQ that arrived at the same time. Pure. */
+rfq_status agg_add_args_answer(struct agg_add_args *a, const struct rfq_quote *q,
+                               int64_t arrival_ms, uint64_t arrival_seq, int64_t now_ms);
+
 /* One quote to store. Inputs borrowed; result written by agg_store_add_quotes. */
 struct agg_store_item {
     const char *tenant;

@@ -233,6 +233,36 @@ static void test_add_args(void **state)
     assert_int_equal(agg_add_args_build(&a, "acme", "r1", &q, 1, 1, 1), RFQ_EINVAL);
 }
 
+/* The answer part alone, on arguments built for another answer of the same RFQ, equals a
+ * full build of that answer: the batch path reuses the keys. */
+static void test_add_args_answer(void **state)
+{
+    (void)state;
+    struct rfq_quote q1 = priced("u1", 1200, 300), q2 = priced("u2", 900, 120);
+    struct rfq_quote d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.rfq_id, sizeof(d.rfq_id), "r1");
+    snprintf(d.responder_id, sizeof(d.responder_id), "u3");
+    d.decline = true;
+    const struct rfq_quote *next[] = {&q2, &d};
+    for (int i = 0; i < 2; i++) {
+        struct agg_add_args shared, full;
+        assert_int_equal(agg_add_args_build(&shared, "acme", "r1", &q1, 1700000000123LL, 7, 5),
+                         RFQ_OK);
+        assert_int_equal(agg_add_args_answer(&shared, next[i], 1700000000123LL, 7, 5), RFQ_OK);
+        assert_int_equal(agg_add_args_build(&full, "acme", "r1", next[i], 1700000000123LL, 7, 5),
+                         RFQ_OK);
+        assert_string_equal(shared.rank_member, full.rank_member);
+        assert_string_equal(shared.currency, full.currency);
+        assert_string_equal(shared.arrival_ms, full.arrival_ms);
+        assert_string_equal(shared.key_usage, full.key_usage);
+    }
+    struct agg_add_args a;
+    assert_int_equal(agg_add_args_build(&a, "acme", "r1", &q1, 1, 1, 1), RFQ_OK);
+    snprintf(q2.responder_id, sizeof(q2.responder_id), "bad id");
+    assert_int_equal(agg_add_args_answer(&a, &q2, 1, 1, 1), RFQ_EINVAL);
+}
+
 static void test_sweep_reply(void **state)
 {
     (void)state;
@@ -292,13 +322,10 @@ static void test_add_quotes_no_connection(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_reply_outcomes),
-        cmocka_unit_test(test_add_reply_shapes),
-        cmocka_unit_test(test_add_reply_errors),
-        cmocka_unit_test(test_outcome_names),
-        cmocka_unit_test(test_add_args),
-        cmocka_unit_test(test_sweep_reply),
-        cmocka_unit_test(test_add_quotes_no_connection),
+        cmocka_unit_test(test_add_reply_outcomes), cmocka_unit_test(test_add_reply_shapes),
+        cmocka_unit_test(test_add_reply_errors),   cmocka_unit_test(test_outcome_names),
+        cmocka_unit_test(test_add_args),           cmocka_unit_test(test_add_args_answer),
+        cmocka_unit_test(test_sweep_reply),        cmocka_unit_test(test_add_quotes_no_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
