@@ -73,6 +73,26 @@ static agg_reason classify_decode_failure(const char *body, size_t len)
 /* Header values are printed into details: keep them short there. */
 #define HDR_SHOWN 70
 
+/* What every quote message is checked for first: the subject names tenant and RFQ (out gets
+ * them, cleared otherwise), and the body (`what`) is at most max_len bytes. */
+static agg_reason check_envelope(const struct agg_quote_in *in, struct agg_checked_quote *out,
+                                 char *detail, size_t cap, const char *what, int max_len)
+{
+    memset(out, 0, sizeof(*out));
+    if (detail && cap)
+        detail[0] = '\0';
+    if (rfq_subject_quote_parse(in->subject, out->tenant, out->rfq_id) != RFQ_OK) {
+        out->tenant[0] = '\0';
+        out->rfq_id[0] = '\0';
+        return refuse(AGG_REASON_SUBJECT, detail, cap,
+                      "subject is not rfq.v1.quote.<tenant>.<rfq_id>");
+    }
+    if (in->len > (size_t)max_len)
+        return refuse(AGG_REASON_OVERSIZE, detail, cap, "%s is %zu bytes, over the %d-byte limit",
+                      what, in->len, max_len);
+    return AGG_REASON_NONE;
+}
+
 /* The Rfq-Tenant and Rfq-Id headers against the subject: shared by single quotes and batches. */
 static agg_reason check_headers(const struct agg_quote_in *in, const struct agg_checked_quote *out,
                                 char *detail, size_t cap)
@@ -92,33 +112,21 @@ static agg_reason check_headers(const struct agg_quote_in *in, const struct agg_
 agg_reason agg_quote_check(const struct agg_quote_in *in, struct agg_checked_quote *out,
                            char *detail, size_t cap)
 {
-    memset(out, 0, sizeof(*out));
-    if (detail && cap)
-        detail[0] = '\0';
-
-    if (rfq_subject_quote_parse(in->subject, out->tenant, out->rfq_id) != RFQ_OK) {
-        out->tenant[0] = '\0';
-        out->rfq_id[0] = '\0';
-        return refuse(AGG_REASON_SUBJECT, detail, cap,
-                      "subject is not rfq.v1.quote.<tenant>.<rfq_id>");
-    }
-
-    /* Not even parsed: a quote is a few hundred bytes. */
-    if (in->len > (size_t)AGG_QUOTE_MAX)
-        return refuse(AGG_REASON_OVERSIZE, detail, cap, "body is %zu bytes, over the %d-byte limit",
-                      in->len, AGG_QUOTE_MAX);
+    /* Not even parsed when too big: a quote is a few hundred bytes. */
+    agg_reason r = check_envelope(in, out, detail, cap, "body", AGG_QUOTE_MAX);
+    if (r != AGG_REASON_NONE)
+        return r;
 
     struct rfq_err err = {{0}, {0}};
     if (rfq_quote_decode(&out->quote, in->body, in->len, &err) != RFQ_OK) {
-        agg_reason r = classify_decode_failure(in->body, in->len);
-        return refuse(r, detail, cap, "%s%s%s", err.field, err.field[0] ? ": " : "",
-                      err.message[0] ? err.message : "invalid quote");
+        return refuse(classify_decode_failure(in->body, in->len), detail, cap, "%s%s%s", err.field,
+                      err.field[0] ? ": " : "", err.message[0] ? err.message : "invalid quote");
     }
 
     if (strcmp(out->quote.rfq_id, out->rfq_id) != 0)
         return refuse(AGG_REASON_MISMATCH, detail, cap, "body rfq_id %s differs from subject %s",
                       out->quote.rfq_id, out->rfq_id);
-    agg_reason r = check_headers(in, out, detail, cap);
+    r = check_headers(in, out, detail, cap);
     if (r != AGG_REASON_NONE)
         return r;
     if (in->hdr_responder && strcmp(in->hdr_responder, out->quote.responder_id) != 0)
@@ -132,26 +140,16 @@ agg_reason agg_quote_check_batch(const struct agg_quote_in *in, json_t **answers
                                  struct agg_checked_quote *out, char *detail, size_t cap)
 {
     *answers = NULL;
-    memset(out, 0, sizeof(*out));
-    if (detail && cap)
-        detail[0] = '\0';
-    if (rfq_subject_quote_parse(in->subject, out->tenant, out->rfq_id) != RFQ_OK) {
-        out->tenant[0] = '\0';
-        out->rfq_id[0] = '\0';
-        return refuse(AGG_REASON_SUBJECT, detail, cap,
-                      "subject is not rfq.v1.quote.<tenant>.<rfq_id>");
-    }
-    if (in->len > (size_t)RFQ_QUOTE_BATCH_BODY_MAX)
-        return refuse(AGG_REASON_OVERSIZE, detail, cap,
-                      "batch is %zu bytes, over the %d-byte limit", in->len,
-                      RFQ_QUOTE_BATCH_BODY_MAX);
+    agg_reason r = check_envelope(in, out, detail, cap, "batch", RFQ_QUOTE_BATCH_BODY_MAX);
+    if (r != AGG_REASON_NONE)
+        return r;
     struct rfq_err err = {{0}, {0}};
     rfq_status why = RFQ_OK;
     json_t *arr = rfq_quote_batch_parse(in->body, in->len, &why, &err);
     if (!arr)
         return refuse(why == RFQ_EINVAL ? AGG_REASON_BAD_JSON : AGG_REASON_SCHEMA, detail, cap,
                       "%s", err.message);
-    agg_reason r = check_headers(in, out, detail, cap);
+    r = check_headers(in, out, detail, cap);
     if (r == AGG_REASON_NONE && in->hdr_batch) {
         char want[12];
         snprintf(want, sizeof(want), "%zu", json_array_size(arr));
