@@ -8,6 +8,7 @@
 
 #include "bench_baseline.h"
 #include "bench_engine.h"
+#include "bench_redis_stats.h"
 #include "bench_report.h"
 #include "harness.h"
 
@@ -50,15 +51,15 @@ static int drain_ms(const struct bench_driver *d, const struct bench_opts *o)
     return is_baseline(d) ? 3000 : o->timeout_ms + 3000;
 }
 
-static void closed(const struct bench_driver *d, const struct bench_opts *o, int window,
-                   double seconds, uint32_t max_rfqs, bool quiet)
+static const struct bench_row *closed(const struct bench_driver *d, const struct bench_opts *o,
+                                      int window, double seconds, uint32_t max_rfqs, bool quiet)
 {
     struct bench_spec s = {.window = window,
                            .seconds = seconds,
                            .max_rfqs = max_rfqs,
                            .drain_ms = drain_ms(d, o),
                            .quiet = quiet};
-    bench_measure(d, &s, procs_of(d));
+    return bench_measure(d, &s, procs_of(d));
 }
 
 static void open_rate(const struct bench_driver *d, const struct bench_opts *o, int rate,
@@ -185,7 +186,9 @@ int bench_plan_run(const struct bench_opts *o)
          * (and rewrites its append-only file), so the earlier W=100 figure is no match. */
         printf("\n== scaling: a second aggregator process on the same two cores\n");
         printf("-- one aggregator\n");
-        closed(bench_engine_nats(), o, 100, secs, 0, false);
+        bench_redis_stats_reset();
+        const struct bench_row *one = closed(bench_engine_nats(), o, 100, secs, 0, false);
+        bench_redis_stats_print(one ? one->res.done : 0, 12);
         struct h_proc *a2 = h_aggregator_start(o->engine_env);
         bench_procs_add(&engine_procs, "aggregator-2", a2->pid);
         printf("-- two aggregators\n");
