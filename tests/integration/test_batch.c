@@ -201,6 +201,86 @@ static void refused_batches(struct h_proc *req, const char *tok)
     free(a2);
 }
 
+/* (d) Garbage shaped like batches: cut, bytes flipped, nested, padded, with headers right,
+ * missing or wrong. The aggregator settles every message (stored answers, dead letters) and
+ * stays up; a good batch afterwards is stored. */
+static void garbage_batches(struct h_proc *req, struct h_proc *agg, const char *tok)
+{
+    char *body = h_submit_body("eu-west", 5, 20000);
+    char id[RFQ_ID_MAX + 1];
+    json_decref(h_submit(req, tok, body, id));
+    free(body);
+    char good[2048];
+    int good_len = 0;
+    good[good_len++] = '[';
+    for (int i = 0; i < 4; i++) {
+        char who[16];
+        snprintf(who, sizeof(who), "r-g%d", i);
+        char *q = h_quote_body(id, who, 1000 + i, 60, "USD");
+        good_len += snprintf(good + good_len, sizeof(good) - (size_t)good_len, "%s%s", q,
+                             i < 3 ? "," : "]");
+        free(q);
+    }
+    static const char *const shapes[] = {
+        "[[]]", "[{}, []]", "[null]",      "[\"x\"]", "[{\"a\":1,\"a\":2}]", "[{\"rfq_id\":1e999}]",
+        "[ ]",  "[\n]",     "[{},{},{},{}"};
+    uint32_t seed = 12345;
+    char buf[4096];
+    const int n = 400;
+    for (int i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = 0;
+        switch (seed >> 28 & 3) {
+        case 0: /* a good batch cut anywhere */
+            len = 1 + (seed >> 8) % (size_t)(good_len - 1);
+            memcpy(buf, good, len);
+            break;
+        case 1: /* a good batch with one byte changed */
+            memcpy(buf, good, (size_t)good_len);
+            len = (size_t)good_len;
+            buf[1 + (seed >> 8) % (len - 1)] = (char)(seed >> 16);
+            break;
+        case 2: { /* a fixed odd shape */
+            const char *sh = shapes[(seed >> 8) % (sizeof(shapes) / sizeof(shapes[0]))];
+            len = strlen(sh);
+            memcpy(buf, sh, len);
+            break;
+        }
+        default: /* the good batch itself, under a header that may disagree */
+            memcpy(buf, good, (size_t)good_len);
+            len = (size_t)good_len;
+            break;
+        }
+        static const char *const counts[] = {NULL, "4", "0", "-1", "4x", "99999999999"};
+        publish_batch("acme", id, counts[(seed >> 4) % 6], buf, len);
+    }
+    H_CHECK(h_quotes_drained(20000, NULL, NULL), "aggregator did not settle the garbage batches");
+    h_proc_check_alive(agg);
+    char key[RFQ_KEY_MAX];
+    rfq_key_rfq(key, sizeof(key), "acme", id);
+    long long stored = h_redis_hget_int(key, "count", 0);
+    /* A changed byte can make a new valid responder id: up to max_quotes (5) are stored. */
+    H_CHECK(stored >= 0 && stored <= 5, "quotes stored from the garbage: %lld", stored);
+    /* A good batch for a fresh RFQ still goes through. */
+    body = h_submit_body("eu-west", 2, 20000);
+    char id2[RFQ_ID_MAX + 1];
+    json_decref(h_submit(req, tok, body, id2));
+    free(body);
+    char *a1 = h_quote_body(id2, "r-h1", 1000, 60, "USD");
+    char *a2 = h_quote_body(id2, "r-h2", 1100, 60, "USD");
+    char two[1024];
+    int two_len = snprintf(two, sizeof(two), "[%s,%s]", a1, a2);
+    publish_batch("acme", id2, "2", two, (size_t)two_len);
+    json_t *st = h_wait_quote_count(req, tok, id2, 2, 5000);
+    H_CHECK_STR(h_jstr(st, "status"), "completed", "status after the garbage");
+    json_decref(st);
+    h_log("%d garbage batches settled (%lld answers among them stored); the "
+          "aggregator is up and stores a good batch after them",
+          n, stored);
+    free(a1);
+    free(a2);
+}
+
 void sc_quote_batch(void)
 {
     h_nats_start();
@@ -212,5 +292,6 @@ void sc_quote_batch(void)
     responder_batches(req, agg, tok);
     mixed_batch(req, tok);
     refused_batches(req, tok);
+    garbage_batches(req, agg, tok);
     free(tok);
 }
