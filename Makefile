@@ -10,7 +10,7 @@
 #                 tests over a whole local stack: ctl_e2e and stack_smoke)
 #   smoke         build + only the local stack smoke test (deploy/local/smoke)
 #   bench         the full benchmark: engine against the bare NATS + Redis baseline, closed
-#                 and open loop, memory soak (about 12 minutes; docs/performance.md)
+#                 and open loop, memory soak (about 7 minutes; docs/performance.md)
 #   bench-quick   the short benchmark (about 2 minutes); its last line is the ratio line
 #   asan          build into $(ASAN_DIR) with AddressSanitizer/UBSan and run the CTest tests
 #   fuzz          build the libFuzzer targets into $(FUZZ_DIR) (clang) and run each for

@@ -19,7 +19,7 @@ static void usage(FILE *f)
                "  --quick          closed loop W=1 and W=100 on every path, open loop 500/s\n"
                "                   (default; about 2 minutes)\n"
                "  --full           also open loop 500/1000/2000 RFQs/s, the memory soak and a\n"
-               "                   second aggregator (about 12 minutes)\n"
+               "                   second aggregator (about 7 minutes)\n"
                "  --smoke          300 RFQs per path, no figures judged (CI)\n"
                "  --unicorns K     responders answering every RFQ (10)\n"
                "  --seconds S      length of each measured run (quick 8, full 15)\n"
