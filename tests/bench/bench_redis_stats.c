@@ -35,13 +35,24 @@ void bench_redis_stats_print(unsigned long long rfqs, int top)
         freeReplyObject(r);
         return;
     }
-    struct cmd_stat st[128];
+    struct cmd_stat st[128] = {{{0}, 0, 0}};
     int n = 0;
+    char *save = NULL;
     /* Lines: cmdstat_<name>:calls=N,usec=U,usec_per_call=...,... */
-    for (char *line = strtok(r->str, "\r\n"); line && n < 128; line = strtok(NULL, "\r\n")) {
+    for (char *line = strtok_r(r->str, "\r\n", &save); line && n < 128;
+         line = strtok_r(NULL, "\r\n", &save)) {
         struct cmd_stat *c = &st[n];
-        if (sscanf(line, "cmdstat_%47[^:]:calls=%llu,usec=%lf", c->name, &c->calls, &c->usec) == 3)
-            n++;
+        const char *colon = strchr(line, ':'), *calls = strstr(line, ":calls="),
+                   *usec = strstr(line, ",usec=");
+        size_t len = colon ? (size_t)(colon - line) : 0;
+        if (strncmp(line, "cmdstat_", 8) != 0 || !calls || !usec || len <= 8 ||
+            len - 8 >= sizeof(c->name))
+            continue;
+        memcpy(c->name, line + 8, len - 8);
+        c->name[len - 8] = '\0';
+        c->calls = strtoull(calls + 7, NULL, 10);
+        c->usec = strtod(usec + 6, NULL);
+        n++;
     }
     freeReplyObject(r);
     qsort(st, (size_t)n, sizeof(st[0]), by_usec);

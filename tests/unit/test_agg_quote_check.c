@@ -270,6 +270,7 @@ static void test_batch_valid(void **state)
     size_t at = 0;
     max[at++] = '[';
     for (int i = 0; i < RFQ_QUOTE_BATCH_MAX; i++) {
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a body, sized by at
         memcpy(max + at, DECLINED, strlen(DECLINED));
         at += strlen(DECLINED);
         max[at++] = i + 1 < RFQ_QUOTE_BATCH_MAX ? ',' : ']';
@@ -355,6 +356,7 @@ static void test_batch_refused(void **state)
     size_t at = 0;
     many[at++] = '[';
     for (int i = 0; i <= RFQ_QUOTE_BATCH_MAX; i++) {
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a body, sized by at
         memcpy(many + at, "{}", 2);
         at += 2;
         many[at++] = i < RFQ_QUOTE_BATCH_MAX ? ',' : ']';
@@ -447,6 +449,7 @@ static void test_batch_answer(void **state)
         "\"quote\"",
         "{\"rfq_id\":\"rfq-1\",\"responder_id\":\"u1\",\"decline\":\"x\",\"price\":{}}",
         "{\"rfq_id\":\"rfq-1\",\"responder_id\":\"u1\",\"decline\":\"\"}",
+        // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one body over two lines
         "{\"rfq_id\":\"rfq-1\",\"responder_id\":\"u1\",\"price\":{\"amount_minor\":1,"
         "\"currency\":\"USD\"},\"eta_s\":86401}",
     };
@@ -551,6 +554,7 @@ static void test_random_batches(void **state)
                 /* Mostly good answers, so that whole batches get through. */
                 const char *p = parts[rnd() % 3 ? rnd() % 2 : rnd() % np];
                 size_t pl = strlen(p);
+                // NOLINTNEXTLINE(bugprone-not-null-terminated-result): sized by bl
                 memcpy(body + bl, p, pl);
                 bl += pl;
                 if (i + 1 < n)
