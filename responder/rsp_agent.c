@@ -289,13 +289,13 @@ static void on_pub_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, vo
     struct rsp_counters *c = st->counters ? st->counters : &st->own;
     /* Only while the agent lives (its destroy waits for these), never after a 503 (no stream:
      * it would come back at once, in a loop). */
+    const char *batch = rfq_nats_header(m, RFQ_HDR_BATCH);
+    uint64_t n = batch ? strtoull(batch, NULL, 10) : 1; /* our own header: 1..32 */
     if (!pa && pae && pae->Err == NATS_TIMEOUT && st->counters && ack_retry(js, &m, st)) {
-        COUNT(c, retries);
+        COUNT_N(c, retries, n);
         pthread_mutex_unlock(&st->mu);
         return;
     }
-    const char *batch = rfq_nats_header(m, RFQ_HDR_BATCH);
-    uint64_t n = batch ? strtoull(batch, NULL, 10) : 1; /* our own header: 1..32 */
     bool dup = pa && pa->Duplicate;
     if (pa)
         COUNT_N(c, acked, n);
