@@ -33,6 +33,27 @@ static void publish_batch(const char *tenant, const char *rfq_id, const char *ba
     h_js_publish(subject, hdrs, body, len, NULL, NULL);
 }
 
+/* Submit an RFQ in eu-west asking for max_quotes; its id into id. */
+static void new_rfq(const struct h_proc *req, const char *tok, int max_quotes,
+                    char id[RFQ_ID_MAX + 1])
+{
+    char *body = h_submit_body("eu-west", max_quotes, 20000);
+    json_decref(h_submit(req, tok, body, id));
+    free(body);
+}
+
+/* "[a,b]": good answers of responders r1 and r2 to rfq_id; returns the length. */
+static int two_answers(const char *rfq_id, const char *r1, const char *r2, char *out, size_t cap)
+{
+    char *a1 = h_quote_body(rfq_id, r1, 1000, 60, "USD");
+    char *a2 = h_quote_body(rfq_id, r2, 1100, 60, "USD");
+    int n = snprintf(out, cap, "[%s,%s]", a1, a2);
+    free(a1);
+    free(a2);
+    H_CHECK(n > 0 && (size_t)n < cap, "two answers do not fit %zu bytes", cap);
+    return n;
+}
+
 /* Expect one dead letter of rfq_id's quote subject with exactly this body and reason; its
  * detail must start with detail_prefix. */
 static void expect_dead(const char *what, const char *rfq_id, const char *body, const char *reason,
@@ -59,10 +80,8 @@ static void responder_batches(struct h_proc *req, struct h_proc *agg, const char
     struct h_proc *rsp = h_responder_start(fleet_env);
     h_proc_freeze(agg);
     uint64_t before = h_stream_msgs(RFQ_STREAM_QUOTES);
-    char *body = h_submit_body("eu-west", 6, 20000);
     char id[RFQ_ID_MAX + 1];
-    json_decref(h_submit(req, tok, body, id));
-    free(body);
+    new_rfq(req, tok, 6, id);
     int64_t until = h_now_ms() + 5000;
     while (h_stream_msgs(RFQ_STREAM_QUOTES) < before + 1 && h_now_ms() < until)
         h_sleep_ms(20);
@@ -95,10 +114,8 @@ static void responder_batches(struct h_proc *req, struct h_proc *agg, const char
  * DLQ alone, with its own bytes and "answer k of n" in the detail. */
 static void mixed_batch(struct h_proc *req, const char *tok)
 {
-    char *body = h_submit_body("eu-west", 5, 20000);
     char id[RFQ_ID_MAX + 1];
-    json_decref(h_submit(req, tok, body, id));
-    free(body);
+    new_rfq(req, tok, 5, id);
 
     char *good = h_quote_body(id, "r-b1", 1200, 300, "USD");
     char decline[256], negative[256], other[256];
@@ -146,14 +163,10 @@ static void mixed_batch(struct h_proc *req, const char *tok)
 /* (c) Batches refused as a whole store nothing; a good batch afterwards is stored. */
 static void refused_batches(struct h_proc *req, const char *tok)
 {
-    char *body = h_submit_body("eu-west", 5, 20000);
     char id[RFQ_ID_MAX + 1];
-    json_decref(h_submit(req, tok, body, id));
-    free(body);
-    char *a1 = h_quote_body(id, "r-c1", 1000, 60, "USD");
-    char *a2 = h_quote_body(id, "r-c2", 1100, 60, "USD");
+    new_rfq(req, tok, 5, id);
     char two[1024];
-    int two_len = snprintf(two, sizeof(two), "[%s,%s]", a1, a2);
+    int two_len = two_answers(id, "r-c1", "r-c2", two, sizeof(two));
 
     publish_batch("acme", id, NULL, "[]", 2);
     expect_dead("empty batch", id, "[]", "schema", "a batch must be");
@@ -197,8 +210,6 @@ static void refused_batches(struct h_proc *req, const char *tok)
     json_decref(h_wait_quote_count(req, tok, id, 2, 5000));
     h_log("refused batches (empty, truncated, header, 33 answers, oversize) stored nothing; "
           "the good batch after them stored 2");
-    free(a1);
-    free(a2);
 }
 
 /* (d) Garbage shaped like batches: cut, bytes flipped, nested, padded, with headers right,
@@ -206,10 +217,8 @@ static void refused_batches(struct h_proc *req, const char *tok)
  * stays up; a good batch afterwards is stored. */
 static void garbage_batches(struct h_proc *req, struct h_proc *agg, const char *tok)
 {
-    char *body = h_submit_body("eu-west", 5, 20000);
     char id[RFQ_ID_MAX + 1];
-    json_decref(h_submit(req, tok, body, id));
-    free(body);
+    new_rfq(req, tok, 5, id);
     char good[2048];
     int good_len = 0;
     good[good_len++] = '[';
@@ -262,14 +271,10 @@ static void garbage_batches(struct h_proc *req, struct h_proc *agg, const char *
     /* A changed byte can make a new valid responder id: up to max_quotes (5) are stored. */
     H_CHECK(stored >= 0 && stored <= 5, "quotes stored from the garbage: %lld", stored);
     /* A good batch for a fresh RFQ still goes through. */
-    body = h_submit_body("eu-west", 2, 20000);
     char id2[RFQ_ID_MAX + 1];
-    json_decref(h_submit(req, tok, body, id2));
-    free(body);
-    char *a1 = h_quote_body(id2, "r-h1", 1000, 60, "USD");
-    char *a2 = h_quote_body(id2, "r-h2", 1100, 60, "USD");
+    new_rfq(req, tok, 2, id2);
     char two[1024];
-    int two_len = snprintf(two, sizeof(two), "[%s,%s]", a1, a2);
+    int two_len = two_answers(id2, "r-h1", "r-h2", two, sizeof(two));
     publish_batch("acme", id2, "2", two, (size_t)two_len);
     json_t *st = h_wait_quote_count(req, tok, id2, 2, 5000);
     H_CHECK_STR(h_jstr(st, "status"), "completed", "status after the garbage");
@@ -277,8 +282,6 @@ static void garbage_batches(struct h_proc *req, struct h_proc *agg, const char *
     h_log("%d garbage batches settled (%lld answers among them stored); the "
           "aggregator is up and stores a good batch after them",
           n, stored);
-    free(a1);
-    free(a2);
 }
 
 void sc_quote_batch(void)
