@@ -43,6 +43,12 @@
 #define BI_ASAN 1
 #endif
 #endif
+/* A second main round only when the first grew RSS, and only where RSS is checked. */
+#ifdef BI_ASAN
+#define BI_MAIN_ROUNDS_MAX 1
+#else
+#define BI_MAIN_ROUNDS_MAX 2
+#endif
 
 /* Tenants: acme submits (HTTP and NATS), globex owns the RFQs the quote flood aims at,
  * initech is named by forged RFQs. The quote flood never uses acme or initech, so that the
@@ -1451,6 +1457,26 @@ static void round_init(struct round_tallies *t)
     t->http_cases.title = "http_cases";
 }
 
+/* Wait until the quote stream is worked off, with the last answers of our responders and the
+ * DLQ publishes in it. */
+static void flood_settle(uint64_t *pend, int64_t *unacked)
+{
+    H_CHECK(h_quotes_drained(120000, pend, unacked),
+            "quote stream not drained after the flood: %llu pending, %lld unacked",
+            (unsigned long long)*pend, (long long)*unacked);
+    h_sleep_ms(1000);
+    H_CHECK(h_quotes_drained(60000, pend, unacked), "quote stream not drained");
+}
+
+/* Every process grew by less than BI_RSS_GROWTH_PCT from before to after. */
+static bool rss_flat(const long *before, const long *after, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (100.0 * (double)(after[i] - before[i]) / (double)before[i] >= BI_RSS_GROWTH_PCT)
+            return false;
+    return true;
+}
+
 /* One pass over every way in with n messages each. */
 static void flood_round(struct run *R, int n, const char *known_id, struct round_tallies *t)
 {
@@ -1507,12 +1533,12 @@ void sc_bad_input_flood(void)
     rfq_key_index(idx_acme, sizeof(idx_acme), BI_SUBMIT_TENANT);
     h_sleep_ms(300); /* the short targets expire */
 
-    /* Warm-up: a smaller round of the same shape, so that allocator pools, thread stacks and
+    /* Warm-up: a round of the same shape and size, so that allocator pools, thread stacks and
      * connection pools reach their working size before the baseline is taken. */
     struct round_tallies warm, main_round;
     round_init(&warm);
     round_init(&main_round);
-    flood_round(&R, n / 2, R.targets[0], &warm);
+    flood_round(&R, n, R.targets[0], &warm);
     uint64_t pend = 0;
     int64_t unacked = 0;
     H_CHECK(h_quotes_drained(60000, &pend, &unacked), "quote stream not drained after warm-up");
@@ -1524,14 +1550,23 @@ void sc_bad_input_flood(void)
     long long stored_before = h_redis_int_cmd("ZCARD", idx_acme);
     long accepted_warm = R.accepted;
 
-    flood_round(&R, n, R.targets[0], &main_round);
-    H_CHECK(h_quotes_drained(120000, &pend, &unacked),
-            "quote stream not drained after the flood: %llu pending, %lld unacked",
-            (unsigned long long)pend, (long long)unacked);
-    h_sleep_ms(1000); /* last answers of our responders, DLQ publishes */
-    H_CHECK(h_quotes_drained(60000, &pend, &unacked), "quote stream not drained");
-    for (int i = 0; i < 3; i++)
-        rss1[i] = rss_kb(procs[i]);
+    /* A leak grows RSS every round; a high-water mark (a thread stack reached deeper, an arena
+     * a little more fragmented) does not, and can be 1 MB of the requester's 16. So when the
+     * main round grew a process by the limit, one more round of the same size decides, from the
+     * end of the first. Its counts join the main round's. */
+    int measured = 0;
+    for (;;) {
+        flood_round(&R, n, R.targets[0], &main_round);
+        measured++;
+        flood_settle(&pend, &unacked);
+        for (int i = 0; i < 3; i++)
+            rss1[i] = rss_kb(procs[i]);
+        if (measured == BI_MAIN_ROUNDS_MAX || rss_flat(rss0, rss1, 3))
+            break;
+        h_note("RSS grew by %d %% or more in the main round: one more round decides",
+               BI_RSS_GROWTH_PCT);
+        memcpy(rss0, rss1, sizeof(rss0));
+    }
 
     /* --- accounting --- */
     struct round_tallies *tt[2] = {&warm, &main_round};
@@ -1551,8 +1586,9 @@ void sc_bad_input_flood(void)
     long nats_202 = tally_get(&main_round.submit, "202");
     printf("BADINPUT submit: sent=%d answered=%ld accepted_nats=%ld accepted_http=%ld "
            "stored=%lld\n",
-           n, tally_sum(&main_round.submit), nats_202, http_202, stored_after - stored_before);
-    H_CHECK_INT(tally_sum(&main_round.submit), n, "submits answered");
+           n * measured, tally_sum(&main_round.submit), nats_202, http_202,
+           stored_after - stored_before);
+    H_CHECK_INT(tally_sum(&main_round.submit), (long)n * measured, "submits answered");
     H_CHECK_INT(stored_after - stored_before, nats_202 + http_202,
                 "RFQs stored by the main round (NATS and HTTP 202s)");
     H_CHECK_INT(R.accepted - accepted_warm, nats_202, "NATS 202s");
@@ -1574,7 +1610,8 @@ void sc_bad_input_flood(void)
     tally_print(&dlq_flood);
     tally_print(&dlq_stage);
 
-    H_CHECK_INT(tally_sum(&main_round.quote_acks), n, "quote publishes acknowledged");
+    H_CHECK_INT(tally_sum(&main_round.quote_acks), (long)n * measured,
+                "quote publishes acknowledged");
     /* A duplicate may be both counted (dups) and dead-lettered (reason duplicate): once. */
     long dups_only = dups - tally_get(&dlq_flood, "duplicate");
     if (dups_only < 0)
@@ -1625,14 +1662,11 @@ void sc_bad_input_flood(void)
 
     /* Memory flat (checked last, so that every count above is printed first). */
     const char *names[3] = {"requester", "aggregator", "responder"};
-    bool rss_ok = true;
-    for (int i = 0; i < 3; i++) {
-        double growth = 100.0 * (double)(rss1[i] - rss0[i]) / (double)rss0[i];
-        printf("BADINPUT rss %s: after_warmup_kb=%ld end_kb=%ld growth_pct=%.1f\n", names[i],
-               rss0[i], rss1[i], growth);
-        if (growth >= BI_RSS_GROWTH_PCT)
-            rss_ok = false;
-    }
+    for (int i = 0; i < 3; i++)
+        printf("BADINPUT rss %s: %s_kb=%ld end_kb=%ld growth_pct=%.1f\n", names[i],
+               measured > 1 ? "before_last_round" : "after_warmup", rss0[i], rss1[i],
+               100.0 * (double)(rss1[i] - rss0[i]) / (double)rss0[i]);
+    bool rss_ok = rss_flat(rss0, rss1, 3);
 #ifdef BI_ASAN
     if (!rss_ok)
         h_note("RSS grew by %d %% or more under ASan (quarantine): not checked", BI_RSS_GROWTH_PCT);
