@@ -10,10 +10,12 @@
 #include <nats/nats.h>
 
 #include "agg_consumer.h"
+#include "agg_metrics.h"
 #include "agg_stop_guard.h"
 #include "agg_sweeper.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
+#include "rfq_metrics_http.h"
 #include "rfq_nats.h"
 #include "rfq_redis.h"
 
@@ -121,6 +123,41 @@ static void workers_stats(const struct agg_workers *w, struct agg_batch_stats *s
     }
 }
 
+/* What the metrics server reads: the loops and the sweeper, which outlive it. */
+struct metrics_src {
+    const struct agg_workers *workers;
+    agg_sweeper *sweeper;
+};
+
+static void render_metrics(struct rfq_metrics_out *o, void *ud)
+{
+    const struct metrics_src *src = ud;
+    struct agg_metrics_view v = {.fetch_loops = src->workers->n};
+    workers_stats(src->workers, &v.batches);
+    v.expired = agg_sweeper_expired(src->sweeper);
+    agg_metrics_render(o, &v);
+}
+
+/* Serve GET /metrics when RFQ_METRICS_ADDR is set. An address that cannot be served stops
+ * the start, as a taken RFQ_HTTP_ADDR stops the requester's: monitoring must not be missing
+ * silently. */
+static rfq_status metrics_start(const struct agg_cfg *cfg, struct metrics_src *src,
+                                rfq_metrics_http **out)
+{
+    *out = NULL;
+    if (!cfg->common.metrics_addr[0])
+        return RFQ_OK;
+    rfq_status st =
+        rfq_metrics_http_start(out, cfg->common.metrics_addr, "aggregator", render_metrics, src);
+    if (st != RFQ_OK)
+        RFQ_LOG(&log_ctx, RFQ_ERROR, "cannot serve metrics on %s (%s)", cfg->common.metrics_addr,
+                rfq_status_str(st));
+    else
+        RFQ_LOG(&log_ctx, RFQ_INFO, "metrics on http://%s/metrics (port %d)",
+                cfg->common.metrics_addr, rfq_metrics_http_port(*out));
+    return st;
+}
+
 rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
 {
     natsConnection *nc = NULL;
@@ -171,6 +208,12 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
         goto out_consumer;
     }
 
+    struct metrics_src msrc = {&workers, sweeper};
+    rfq_metrics_http *metrics = NULL;
+    if ((st = metrics_start(cfg, &msrc, &metrics)) != RFQ_OK) {
+        agg_sweeper_stop(sweeper);
+        goto out_consumer;
+    }
     if (rfq_ready_file_write(cfg->common.ready_file) != RFQ_OK)
         RFQ_LOG(&log_ctx, RFQ_WARN, "cannot write ready file %s", cfg->common.ready_file);
     RFQ_LOG(&log_ctx, RFQ_INFO, "serving: %d fetch loops, batch %d, sweep every %d ms, grace %d ms",
@@ -183,6 +226,7 @@ rfq_status agg_app_run(const struct agg_cfg *cfg, volatile int *stop)
      * shutdown must not lose its acks to the guard. */
     agg_stop_guard_end(guard);
     guard = NULL;
+    rfq_metrics_http_stop(metrics);
 
     struct agg_batch_stats s;
     workers_stats(&workers, &s);

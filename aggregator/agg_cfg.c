@@ -30,6 +30,7 @@ void agg_cfg_usage(FILE *out, const char *prog)
             "  RFQ_NATS_URL           NATS server (nats://127.0.0.1:4222)\n"
             "  RFQ_REDIS_URL          Redis server (redis://127.0.0.1:6379)\n"
             "  RFQ_READY_FILE         file written with the pid once serving (none)\n"
+            "  RFQ_METRICS_ADDR       host:port serving GET /metrics (none)\n"
             "  RFQ_LOG_LEVEL          debug|info|warn|error (info)\n"
             "  RFQ_AGG_BATCH          quotes per fetch and Redis pipeline, 1..1024 (64)\n"
             "  RFQ_AGG_WORKERS        fetch loops, each with its own Redis connection, 1..16 (2)\n"

@@ -1,6 +1,7 @@
 /* agg_consumer: durable pull consumer setup and the fetch loop. */
 #include "agg_consumer.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,10 @@ struct agg_consumer {
     redisContext *redis; /* NULL while Redis is unreachable */
     agg_dlq *dlq;
     agg_batch *batch;
-    struct agg_batch_stats stats;
+    struct agg_batch_stats stats; /* written by the fetch loop alone */
+    /* A copy of stats after each batch, for readers on other threads (the metrics server). */
+    pthread_mutex_t shown_lock;
+    struct agg_batch_stats shown;
 };
 
 static const struct rfq_log_ctx log_ctx = {.component = "aggregator"};
@@ -119,6 +123,7 @@ rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js
     c->nc = nc;
     c->js = js;
     c->cfg = *cfg;
+    pthread_mutex_init(&c->shown_lock, NULL);
     c->msgs = calloc((size_t)cfg->batch, sizeof(*c->msgs));
     rfq_status st = c->msgs ? agg_batch_create(&c->batch, cfg->batch) : RFQ_ENOMEM;
     if (st == RFQ_OK)
@@ -243,6 +248,9 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
         }
         struct agg_batch_env env = {c->nc, c->dlq, c->redis, stop};
         rfq_status st = agg_batch_process(c->batch, &env, c->msgs, n, &c->stats);
+        pthread_mutex_lock(&c->shown_lock);
+        c->shown = c->stats;
+        pthread_mutex_unlock(&c->shown_lock);
         RFQ_LOG(&log_ctx, RFQ_DEBUG, "batch of %d: fetch %lld us, processing %lld us", n,
                 (long long)(now - t0) / 1000, (long long)(rfq_mono_ns() - now) / 1000);
         for (int i = 0; i < n; i++) {
@@ -259,9 +267,11 @@ rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop)
     return RFQ_OK;
 }
 
-void agg_consumer_stats(const agg_consumer *c, struct agg_batch_stats *out)
+void agg_consumer_stats(agg_consumer *c, struct agg_batch_stats *out)
 {
-    *out = c->stats;
+    pthread_mutex_lock(&c->shown_lock);
+    *out = c->shown;
+    pthread_mutex_unlock(&c->shown_lock);
 }
 
 void agg_consumer_destroy(agg_consumer *c)
@@ -273,6 +283,7 @@ void agg_consumer_destroy(agg_consumer *c)
     if (c->redis)
         redisFree(c->redis);
     agg_batch_destroy(c->batch);
+    pthread_mutex_destroy(&c->shown_lock);
     agg_dlq_destroy(c->dlq);
     free(c);
 }

@@ -36,8 +36,8 @@ rfq_status agg_consumer_create(agg_consumer **out, natsConnection *nc, jsCtx *js
  * RFQ_OK. */
 rfq_status agg_consumer_run(agg_consumer *c, volatile int *stop);
 
-/* Totals so far (read from the consumer thread or after run returned). */
-void agg_consumer_stats(const agg_consumer *c, struct agg_batch_stats *out);
+/* Totals as of the last batch finished; any thread may ask. */
+void agg_consumer_stats(agg_consumer *c, struct agg_batch_stats *out);
 
 /* Free the subscription (the durable consumer itself stays on the server) and the Redis
  * connection. NULL is a no-op. */

@@ -2,6 +2,7 @@
 #include "agg_sweeper.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,9 @@ struct agg_sweeper {
     redisContext *redis; /* owned by the thread once started */
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* signalled by stop, waited on between passes */
-    bool stop;         /* guarded by mu */
+    pthread_cond_t cv;     /* signalled by stop, waited on between passes */
+    bool stop;             /* guarded by mu */
+    atomic_ullong expired; /* RFQs this sweeper closed as expired */
 };
 
 static const struct rfq_log_ctx log_ctx = {.component = "aggregator"};
@@ -126,6 +128,7 @@ static void *sweeper_main(void *arg)
         }
         int n = 0;
         rfq_status st = agg_sweeper_pass(s->redis, s->cfg.nc, rfq_now_ms(), s->cfg.grace_ms, &n);
+        atomic_fetch_add(&s->expired, (unsigned long long)n);
         if (st == RFQ_EREDIS) {
             RFQ_LOG(&log_ctx, RFQ_WARN, "sweeper lost redis: %s",
                     s->redis && s->redis->errstr[0] ? s->redis->errstr : "no reply");
@@ -189,4 +192,9 @@ void agg_sweeper_stop(agg_sweeper *s)
     if (s->redis)
         redisFree(s->redis);
     free(s);
+}
+
+uint64_t agg_sweeper_expired(agg_sweeper *s)
+{
+    return s ? (uint64_t)atomic_load(&s->expired) : 0;
 }

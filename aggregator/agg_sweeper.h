@@ -28,6 +28,9 @@ struct agg_sweeper_cfg {
  * handled inside (reconnect with backoff). */
 rfq_status agg_sweeper_start(agg_sweeper **out, const struct agg_sweeper_cfg *cfg);
 
+/* RFQs closed as expired so far (any thread may ask; 0 for NULL). */
+uint64_t agg_sweeper_expired(agg_sweeper *s);
+
 /* Stop the thread after its current pass, join it and free everything. NULL is a no-op. */
 void agg_sweeper_stop(agg_sweeper *s);
 

@@ -152,6 +152,40 @@ const char *rfq_url_redact(const char *url, char *out, size_t cap)
     return out;
 }
 
+rfq_status rfq_parse_listen_addr(const char *addr, char *host, size_t host_cap, int *port)
+{
+    const char *hs = addr, *he, *colon;
+    if (!addr || !*addr)
+        return RFQ_EINVAL;
+    if (addr[0] == '[') {
+        hs = addr + 1;
+        he = strchr(hs, ']');
+        if (!he || he[1] != ':')
+            return RFQ_EINVAL;
+        colon = he + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return RFQ_EINVAL;
+        he = colon;
+    }
+    size_t hlen = (size_t)(he - hs);
+    if (hlen >= host_cap)
+        return RFQ_EINVAL;
+    if (hlen == 0)
+        snprintf(host, host_cap, "%s", "0.0.0.0");
+    else {
+        memcpy(host, hs, hlen);
+        host[hlen] = '\0';
+    }
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || !end || *end || p < 0 || p > 65535)
+        return RFQ_EINVAL;
+    *port = (int)p;
+    return RFQ_OK;
+}
+
 rfq_status rfq_common_cfg_load(struct rfq_common_cfg *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -166,6 +200,16 @@ rfq_status rfq_common_cfg_load(struct rfq_common_cfg *cfg)
         fprintf(stderr,
                 "configuration error: RFQ_REDIS_URL=%s is not redis://[user:password@]host:port\n",
                 rfq_url_redact(redis, shown, sizeof(shown)));
+        return RFQ_EINVAL;
+    }
+    snprintf(cfg->metrics_addr, sizeof(cfg->metrics_addr), "%s",
+             rfq_env_str("RFQ_METRICS_ADDR", ""));
+    char host[256];
+    int port = 0;
+    if (cfg->metrics_addr[0] &&
+        rfq_parse_listen_addr(cfg->metrics_addr, host, sizeof(host), &port) != RFQ_OK) {
+        fprintf(stderr, "configuration error: RFQ_METRICS_ADDR=%s is not host:port\n",
+                cfg->metrics_addr);
         return RFQ_EINVAL;
     }
     return RFQ_OK;

@@ -10,12 +10,13 @@
 #include "rfq_status.h"
 
 struct rfq_common_cfg {
-    char nats_url[512];   /* RFQ_NATS_URL, default nats://127.0.0.1:4222 */
-    char redis_host[256]; /* from RFQ_REDIS_URL redis://host:port, default 127.0.0.1 */
-    int redis_port;       /* default 6379 */
-    char redis_user[128]; /* RFQ_REDIS_URL userinfo redis://user:pw@...; "" = default user */
-    char redis_pass[256]; /* "" = no AUTH */
-    char ready_file[512]; /* RFQ_READY_FILE or --ready-file: written once serving, "" = none */
+    char nats_url[512];     /* RFQ_NATS_URL, default nats://127.0.0.1:4222 */
+    char redis_host[256];   /* from RFQ_REDIS_URL redis://host:port, default 127.0.0.1 */
+    int redis_port;         /* default 6379 */
+    char redis_user[128];   /* RFQ_REDIS_URL userinfo redis://user:pw@...; "" = default user */
+    char redis_pass[256];   /* "" = no AUTH */
+    char ready_file[512];   /* RFQ_READY_FILE or --ready-file: written once serving, "" = none */
+    char metrics_addr[272]; /* RFQ_METRICS_ADDR host:port serving GET /metrics, "" = none */
 };
 
 /* Environment value or def when unset or empty; borrowed. */
@@ -23,6 +24,10 @@ const char *rfq_env_str(const char *name, const char *def);
 /* Integer environment value; def when unset; exits the process with a message when malformed
  * (configuration errors must stop a process at start, not later). */
 int64_t rfq_env_int(const char *name, int64_t def);
+
+/* Split a listening address "host:port" (also "[v6]:port"; ":port" means 0.0.0.0) into its
+ * parts; port 0..65535 (0 = any free port). RFQ_EINVAL when malformed or host_cap too small. */
+rfq_status rfq_parse_listen_addr(const char *addr, char *host, size_t host_cap, int *port);
 
 /* Load the common settings from the environment. Returns RFQ_EINVAL on a malformed URL. */
 rfq_status rfq_common_cfg_load(struct rfq_common_cfg *cfg);

@@ -61,6 +61,7 @@ static void usage(FILE *f)
           "                    the service user, e.g. redis://rfq-svc:PASSWORD@127.0.0.1:6379.\n"
           "                    Passwords in URLs are shown as *** in logs\n"
           "  RFQ_READY_FILE    file written with the pid once serving (--ready-file)\n"
+          "  RFQ_METRICS_ADDR  host:port serving GET /metrics, apart from the API (none)\n"
           "  RFQ_LOG_LEVEL     debug | info | warn | error (info)\n",
           f);
 }

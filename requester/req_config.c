@@ -5,47 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-rfq_status req_parse_http_addr(const char *addr, char *host, size_t host_cap, int *port)
-{
-    const char *hs = addr, *he, *colon;
-    if (!addr || !*addr)
-        return RFQ_EINVAL;
-    if (addr[0] == '[') {
-        hs = addr + 1;
-        he = strchr(hs, ']');
-        if (!he || he[1] != ':')
-            return RFQ_EINVAL;
-        colon = he + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon)
-            return RFQ_EINVAL;
-        he = colon;
-    }
-    size_t hlen = (size_t)(he - hs);
-    if (hlen >= host_cap)
-        return RFQ_EINVAL;
-    if (hlen == 0)
-        snprintf(host, host_cap, "%s", "0.0.0.0");
-    else {
-        memcpy(host, hs, hlen);
-        host[hlen] = '\0';
-    }
-    char *end = NULL;
-    long p = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || !end || *end || p < 0 || p > 65535)
-        return RFQ_EINVAL;
-    *port = (int)p;
-    return RFQ_OK;
-}
-
 rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err)
 {
     memset(cfg, 0, sizeof(*cfg));
     if (rfq_common_cfg_load(&cfg->common) != RFQ_OK)
-        return rfq_err_set(err, RFQ_EINVAL, "RFQ_REDIS_URL", "malformed RFQ_REDIS_URL");
+        return rfq_err_set(err, RFQ_EINVAL, "RFQ_REDIS_URL",
+                           "malformed RFQ_REDIS_URL or RFQ_METRICS_ADDR");
     const char *addr = rfq_env_str("RFQ_HTTP_ADDR", "127.0.0.1:8080");
-    if (req_parse_http_addr(addr, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port) !=
+    if (rfq_parse_listen_addr(addr, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port) !=
         RFQ_OK)
         return rfq_err_set(err, RFQ_EINVAL, "RFQ_HTTP_ADDR", "RFQ_HTTP_ADDR=%s is not host:port",
                            addr);

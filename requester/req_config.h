@@ -35,9 +35,6 @@ struct req_config {
     int shed_interval_ms;         /* RFQ_SHED_INTERVAL_MS, 250: how often they are measured */
 };
 
-/* Parse "host:port", "[v6]:port" or ":port" into host/port. Pure. */
-rfq_status req_parse_http_addr(const char *addr, char *host, size_t host_cap, int *port);
-
 /* Load every setting from the environment. Returns RFQ_EINVAL with err filled when a value is
  * malformed or RFQ_JWT_KEY is missing (the process must not start then). */
 rfq_status req_config_load(struct req_config *cfg, struct rfq_err *err);

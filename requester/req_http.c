@@ -47,7 +47,16 @@ struct http_req {
     size_t discarded; /* bytes dropped after too_big */
     int responded;    /* a response is queued: discard the rest */
     struct rfq_identity who;
+    struct req_metrics *metrics; /* the server's answer counters */
 };
+
+/* A response is queued: discard the rest of the request, and count the answer. */
+static void mark_responded(struct http_req *r, int status)
+{
+    r->responded = 1;
+    req_metrics_count_http(
+        r->metrics, req_metrics_route_of(&r->route, r->dash.kind != REQ_DASHBOARD_NONE), status);
+}
 
 /* Queue rep on conn (the body moves to MHD). Returns MHD_NO only when nothing could be queued,
  * which makes MHD close the connection. */
@@ -67,11 +76,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct http_req *
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     for (int i = 0; i < rep->n_headers; i++)
         MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
-    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
+    int status = rep->status;
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     req_reply_clear(rep);
     if (ret == MHD_YES && r)
-        r->responded = 1;
+        mark_responded(r, status);
     return ret;
 }
 
@@ -153,7 +163,7 @@ static enum MHD_Result serve_events(struct req_http *h, struct MHD_Connection *c
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     if (ret == MHD_YES)
-        r->responded = 1;
+        mark_responded(r, MHD_HTTP_OK);
     return ret;
 }
 
@@ -181,7 +191,7 @@ static enum MHD_Result serve_dashboard(struct MHD_Connection *conn, struct http_
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     if (ret == MHD_YES)
-        r->responded = 1;
+        mark_responded(r, (int)status);
     return ret;
 }
 
@@ -290,6 +300,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        r->metrics = &h->srv->metrics;
         req_route_match(&r->route, method, url);
         if (r->route.id == REQ_ROUTE_NONE) {
             /* Not an API path: maybe the dashboard's (its own table, see req_dashboard.h). */

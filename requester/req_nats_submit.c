@@ -56,6 +56,7 @@ static void on_submit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
     }
     if (!rep.body)
         req_reply_error(&rep, 500, "no answer");
+    req_metrics_count_nats_submit(&s->metrics, rep.status);
     char status[8];
     snprintf(status, sizeof(status), "%d", rep.status);
     natsMsg *ans = NULL;

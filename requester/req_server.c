@@ -80,6 +80,25 @@ fail:
     return st;
 }
 
+/* GET /metrics: the counters, and the gauges /healthz shows. */
+static void render_metrics(struct rfq_metrics_out *o, void *ud)
+{
+    struct req_server *s = ud;
+    int64_t backlog = -1;
+    enum req_shed_cause cause = req_shed_now(s->shed, &backlog);
+    int nats_ok = 0, redis_ok = 0;
+    req_server_health(s, &nats_ok, &redis_ok);
+    struct req_metrics_gauges g = {
+        .event_streams = atomic_load(&s->open_streams),
+        .shed_backlog = cause == REQ_SHED_BACKLOG,
+        .shed_redis = cause == REQ_SHED_REDIS,
+        .backlog = backlog,
+        .nats_ok = nats_ok,
+        .redis_ok = redis_ok,
+    };
+    req_metrics_render(o, &s->metrics, &g);
+}
+
 rfq_status req_server_start(struct req_server *s, struct rfq_err *err)
 {
     /* Before intake: submits consult it. */
@@ -95,6 +114,15 @@ rfq_status req_server_start(struct req_server *s, struct rfq_err *err)
                            RFQ_SUBJECT_SUBMIT);
     RFQ_LOG(&s->log, RFQ_INFO, "serving http on %s:%d and nats %s", s->cfg.http_host,
             req_http_port(s->http), RFQ_SUBJECT_SUBMIT);
+    if (!s->cfg.common.metrics_addr[0])
+        return RFQ_OK;
+    st = rfq_metrics_http_start(&s->metrics_http, s->cfg.common.metrics_addr, "requester",
+                                render_metrics, s);
+    if (st != RFQ_OK)
+        return rfq_err_set(err, st, "RFQ_METRICS_ADDR", "cannot serve metrics on %s",
+                           s->cfg.common.metrics_addr);
+    RFQ_LOG(&s->log, RFQ_INFO, "metrics on http://%s/metrics (port %d)", s->cfg.common.metrics_addr,
+            rfq_metrics_http_port(s->metrics_http));
     return RFQ_OK;
 }
 
@@ -107,6 +135,9 @@ void req_server_stop(struct req_server *s)
 {
     if (!s || atomic_exchange(&s->stopping, 1))
         return;
+    /* First: a scrape reads the shedding monitor, which goes away below. */
+    rfq_metrics_http_stop(s->metrics_http);
+    s->metrics_http = NULL;
     req_nats_submit_stop(s->submit, 5000);
     s->submit = NULL;
     /* Wake every blocked event stream: they end, and their threads can be joined. */

@@ -8,6 +8,8 @@
 
 #include <nats/nats.h>
 
+#include "req_metrics.h"
+#include "rfq_metrics_http.h"
 #include "req_config.h"
 #include "req_redis_pool.h"
 #include "rfq_jwt.h"
@@ -34,7 +36,9 @@ struct req_server {
     struct req_http *http;          /* owned; NULL until started */
     struct req_nats_submit *submit; /* owned; NULL until started */
     struct req_shed *shed;          /* owned; load-shedding monitor, NULL when off or stopped */
-    struct rfq_log_ctx log;         /* component "requester" */
+    struct req_metrics metrics;     /* answer counters, for GET /metrics */
+    struct rfq_metrics_http *metrics_http; /* owned; NULL when RFQ_METRICS_ADDR is unset */
+    struct rfq_log_ctx log;                /* component "requester" */
 };
 
 /* Build the context: load the key, connect NATS (waiting up to wait_ms) and Redis (scripts

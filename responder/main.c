@@ -9,6 +9,7 @@
 #include "rsp_agent.h"
 #include "rsp_cfg.h"
 #include "rsp_fleet.h"
+#include "rsp_metrics.h"
 
 int main(int argc, char **argv)
 {
@@ -33,6 +34,7 @@ int main(int argc, char **argv)
     int rc = 1;
     rsp_fleet *fleet = NULL;
     rsp_agent *agent = NULL;
+    rfq_metrics_http *metrics = NULL;
     struct rsp_agent_cfg acfg;
     rsp_agent_cfg_init(&acfg);
     acfg.nats_url = cfg.common.nats_url;
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
         goto out;
     }
     if (rsp_agent_start(agent) != RFQ_OK)
+        goto out;
+    if (rsp_metrics_start(&metrics, cfg.common.metrics_addr, agent, cfg.fleet.size) != RFQ_OK)
         goto out;
     if (rfq_ready_file_write(cfg.common.ready_file) != RFQ_OK) {
         RFQ_LOG(&ctx, RFQ_ERROR, "cannot write the ready file %s", cfg.common.ready_file);
@@ -67,6 +71,7 @@ int main(int argc, char **argv)
     RFQ_LOG(&ctx, RFQ_INFO, "stop requested, draining");
     rc = 0;
 out:
+    rfq_metrics_http_stop(metrics);
     rsp_agent_destroy(agent);
     rsp_fleet_destroy(fleet);
     return rc;

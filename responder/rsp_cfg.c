@@ -154,6 +154,13 @@ static rfq_status apply(struct rsp_cfg *cfg, const char *name, const char *v, co
         if (strlen(v) >= sizeof(cfg->common.nats_url))
             return fail(err, cap, "%s: URL too long", src);
         snprintf(cfg->common.nats_url, sizeof(cfg->common.nats_url), "%s", v);
+    } else if (strcmp(name, "metrics-addr") == 0) {
+        char host[256];
+        int port = 0;
+        if (strlen(v) >= sizeof(cfg->common.metrics_addr) ||
+            (v[0] && rfq_parse_listen_addr(v, host, sizeof(host), &port) != RFQ_OK))
+            return fail(err, cap, "%s=%s: expected host:port", src, v);
+        snprintf(cfg->common.metrics_addr, sizeof(cfg->common.metrics_addr), "%s", v);
     } else if (strcmp(name, "nats-inbox-prefix") == 0) {
         if (!rfq_nats_inbox_prefix_valid(v))
             return fail(err, cap,
@@ -190,20 +197,10 @@ static const struct {
 };
 
 /* Flags that take a value; --help takes none. */
-static const char *const flags[] = {"fleet",
-                                    "regions",
-                                    "prefix",
-                                    "decline-pct",
-                                    "think-ms",
-                                    "seed",
-                                    "ready-file",
-                                    "nats-url",
-                                    "nats-inbox-prefix",
-                                    "base-fare-minor",
-                                    "per-km-minor",
-                                    "log-level",
-                                    "quote-batch",
-                                    NULL};
+static const char *const flags[] = {
+    "fleet",        "regions",    "prefix",      "decline-pct",       "think-ms",
+    "seed",         "ready-file", "nats-url",    "nats-inbox-prefix", "base-fare-minor",
+    "per-km-minor", "log-level",  "quote-batch", "metrics-addr",      NULL};
 
 rfq_status rsp_cfg_load(struct rsp_cfg *cfg, int argc, char **argv, char *err, size_t cap)
 {
@@ -297,6 +294,7 @@ void rsp_cfg_usage(FILE *f, const char *prog)
         "  --nats-inbox-prefix P  inbox of replies (PubAcks)    RFQ_NATS_INBOX_PREFIX "
         "(_INBOX_responder)\n"
         "  --ready-file PATH      write the pid here once ready RFQ_READY_FILE\n"
+        "  --metrics-addr H:P     serve GET /metrics here       RFQ_METRICS_ADDR (none)\n"
         "  --log-level L          debug|info|warn|error         RFQ_LOG_LEVEL (info)\n"
         "  -h, --help             show this help\n"
         "\n"

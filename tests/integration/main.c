@@ -42,6 +42,7 @@ static const struct scenario scenarios[] = {
     {"quota_open", sc_quota_open, 60},
     {"quota_nats_submit", sc_quota_nats_submit, 60},
     {"usage_metering", sc_usage_metering, 60},
+    {"metrics", sc_metrics, 60},
     {"tenant_registry", sc_tenant_registry, 60},
     {"tenant_live_change", sc_tenant_live_change, 60},
     {"tenant_watch_lost", sc_tenant_watch_lost, 60},

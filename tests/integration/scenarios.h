@@ -40,6 +40,7 @@ void sc_quota_rate(void);
 void sc_quota_open(void);
 void sc_quota_nats_submit(void);
 void sc_usage_metering(void);
+void sc_metrics(void);
 /* test_tenants.c */
 void sc_tenant_registry(void);
 void sc_tenant_live_change(void);

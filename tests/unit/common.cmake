@@ -11,3 +11,6 @@ rfq_unit_test(test_quote_batch ${CMAKE_CURRENT_LIST_DIR}/test_quote_batch.c)
 if(TARGET rfqctl_lib)
   rfq_unit_test(test_ctl ${PROJECT_SOURCE_DIR}/requester/ctl/tests/test_ctl.c LIBS rfqctl_lib)
 endif()
+# The Prometheus text of all three processes (their libraries render it).
+rfq_unit_test(test_metrics ${CMAKE_CURRENT_LIST_DIR}/test_metrics.c
+  LIBS rfq_requester rfq_aggregator rfq_responder)

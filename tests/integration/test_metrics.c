@@ -1,0 +1,249 @@
+/* test_metrics: GET /metrics of all three processes (RFQ_METRICS_ADDR) agrees with what the
+ * engine did: RFQs completed and expired, quotes stored, answers sent, HTTP and NATS answers
+ * by status; the text is valid exposition format; other paths and methods are refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "rfq_ids.h"
+#include "rfq_jwt.h"
+#include "scenarios.h"
+
+/* A process's metrics address, as harness processes know their HTTP base. */
+struct scrape_target {
+    struct h_proc base; /* only http_base is used */
+    char env[64];       /* RFQ_METRICS_ADDR=127.0.0.1:<port> */
+};
+
+static void target_init(struct scrape_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    int port = h_free_port();
+    snprintf(t->env, sizeof(t->env), "RFQ_METRICS_ADDR=127.0.0.1:%d", port);
+    snprintf(t->base.http_base, sizeof(t->base.http_base), "http://127.0.0.1:%d", port);
+}
+
+/* GET /metrics: 200 with the exposition content type; the body (new) has every sample under
+ * a declared family. */
+static char *scrape(const struct scrape_target *t)
+{
+    struct h_resp r;
+    h_http(&r, &t->base, "GET", "/metrics", NULL, NULL, NULL, 0);
+    H_CHECK_INT(r.status, 200, "GET /metrics");
+    char ctype[128] = "";
+    h_resp_header(&r, "Content-Type", ctype, sizeof(ctype));
+    H_CHECK_STR(ctype, "text/plain; version=0.0.4; charset=utf-8", "metrics content type");
+    char family[128] = "";
+    for (char *line = r.body; line && *line;) {
+        char *nl = strchr(line, '\n');
+        H_CHECK(nl != NULL, "metrics text does not end with a newline");
+        *nl = '\0';
+        if (strncmp(line, "# TYPE ", 7) == 0)
+            sscanf(line + 7, "%127s", family);
+        else if (line[0] != '#') {
+            size_t fl = strlen(family);
+            H_CHECK(fl > 0 && strncmp(line, family, fl) == 0 &&
+                        (line[fl] == ' ' || line[fl] == '{'),
+                    "sample outside its family (%s): %s", family, line);
+        }
+        *nl = '\n';
+        line = nl + 1;
+    }
+    char *body = r.body;
+    r.body = NULL;
+    h_resp_free(&r);
+    return body;
+}
+
+/* Value of the sample "<series> <value>"; -1 when absent. */
+static double value_of(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p;) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return -1;
+}
+
+static double scrape_value(const struct scrape_target *t, const char *series)
+{
+    char *text = scrape(t);
+    double v = value_of(text, series);
+    free(text);
+    return v;
+}
+
+/* Scrape until series reads want, for up to bound_ms; the last value read. */
+static double wait_value(const struct scrape_target *t, const char *series, double want,
+                         int bound_ms)
+{
+    int64_t until = h_now_ms() + bound_ms;
+    double v = scrape_value(t, series);
+    while (v != want && h_now_ms() < until) {
+        h_sleep_ms(50);
+        v = scrape_value(t, series);
+    }
+    return v;
+}
+
+/* Submit over NATS; returns the Rfq-Status header value as a number (0 when absent). */
+static int nats_submit_status(const char *authorization, const char *body)
+{
+    natsMsg *m = NULL, *reply = NULL;
+    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)strlen(body));
+    if (s == NATS_OK && authorization)
+        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
+    if (s == NATS_OK)
+        s = natsConnection_RequestMsg(&reply, h_nc(), m, 5000);
+    natsMsg_Destroy(m);
+    H_CHECK(s == NATS_OK, "request on %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
+    const char *v = NULL;
+    int status =
+        natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) == NATS_OK && v ? (int)strtol(v, NULL, 10) : 0;
+    natsMsg_Destroy(reply);
+    return status;
+}
+
+/* Other paths 404 and other methods 405, both with a JSON error body. */
+static void check_refusals(const struct scrape_target *t)
+{
+    struct h_resp r;
+    h_http(&r, &t->base, "GET", "/v1/rfqs", NULL, NULL, NULL, 0);
+    h_check_error(&r, 404, "not_found", "metrics server, another path");
+    h_resp_free(&r);
+    h_http(&r, &t->base, "POST", "/metrics", NULL, "text/plain", "x", 1);
+    h_check_error(&r, 405, "method_not_allowed", "POST /metrics");
+    char allow[64] = "";
+    h_resp_header(&r, "Allow", allow, sizeof(allow));
+    H_CHECK_STR(allow, "GET, HEAD", "Allow of /metrics");
+    h_resp_free(&r);
+    h_http(&r, &t->base, "HEAD", "/metrics", NULL, NULL, NULL, 0);
+    H_CHECK_INT(r.status, 200, "HEAD /metrics");
+    H_CHECK_INT((long long)r.body_len, 0, "HEAD /metrics body");
+    h_resp_free(&r);
+}
+
+void sc_metrics(void)
+{
+    struct scrape_target tr, ta, ts;
+    target_init(&tr);
+    target_init(&ta);
+    target_init(&ts);
+    h_nats_start();
+    h_redis_start();
+    const char *agg_env[] = {ta.env, NULL};
+    h_aggregator_start(agg_env);
+    const char *req_env[] = {tr.env, NULL};
+    struct h_proc *req = h_requester_start(req_env);
+    enum { FLEET = 4, N = 4, M = 2, MAX_QUOTES = 3 };
+    const char *rsp_env[] = {ts.env,
+                             "RFQ_FLEET_SIZE=4",
+                             "RFQ_REGIONS=eu-west",
+                             "RFQ_DECLINE_PCT=0",
+                             "RFQ_THINK_MS_MIN=0",
+                             "RFQ_THINK_MS_MAX=0",
+                             NULL};
+    h_responder_start(rsp_env);
+
+    /* Before any traffic: the families are there, at zero, with the process ones. */
+    char *text = scrape(&ta);
+    H_CHECK(value_of(text, "rfq_aggregator_quotes_stored_total") == 0, "stored before traffic");
+    H_CHECK(value_of(text, "rfq_aggregator_fetch_loops") == 2, "fetch loops (RFQ_AGG_WORKERS)");
+    H_CHECK(value_of(text, "process_resident_memory_bytes") > 1e6, "aggregator RSS");
+    H_CHECK(value_of(text, "process_open_fds") > 3, "aggregator open fds");
+    free(text);
+    H_CHECK(scrape_value(&ts, "rfq_responder_unicorns") == FLEET, "unicorns hosted");
+    H_CHECK(scrape_value(&tr, "rfq_requester_dependency_up{dependency=\"redis\"}") == 1,
+            "requester sees Redis up");
+    check_refusals(&ta);
+    check_refusals(&ts);
+    check_refusals(&tr);
+
+    /* N RFQs that complete (4 unicorns, max_quotes 3) and M nobody serves, which expire; one
+     * submit without a token and one malformed, over HTTP; two over NATS (202 and 401). */
+    char *tok = h_token("metrics-acme", "enterprise", 3600);
+    char ids[N + M][RFQ_ID_MAX + 1];
+    char *served = h_submit_body("eu-west", MAX_QUOTES, 5000);
+    char *unserved = h_submit_body("ap-south", MAX_QUOTES, 500);
+    for (int i = 0; i < N + M; i++)
+        json_decref(h_submit(req, tok, i < N ? served : unserved, ids[i]));
+    struct h_resp r;
+    h_http(&r, req, "POST", "/v1/rfqs", NULL, "application/json", served, strlen(served));
+    H_CHECK_INT(r.status, 401, "submit without a token");
+    h_resp_free(&r);
+    h_http(&r, req, "POST", "/v1/rfqs", tok, "application/json", "{", 1);
+    H_CHECK_INT(r.status, 400, "malformed submit");
+    h_resp_free(&r);
+    char auth[RFQ_JWT_MAX + 16];
+    snprintf(auth, sizeof(auth), "Bearer %s", tok);
+    H_CHECK_INT(nats_submit_status(auth, unserved), 202, "NATS submit");
+    H_CHECK_INT(nats_submit_status(NULL, unserved), 401, "NATS submit without a token");
+
+    long long quotes = 0;
+    int status_reads = 0;
+    for (int i = 0; i < N + M; i++) {
+        json_t *st = h_wait_closed(req, tok, ids[i], 10000);
+        H_CHECK_STR(h_jstr(st, "status"), i < N ? "completed" : "expired", "RFQ status");
+        quotes += h_jint(st, "quote_count", 0);
+        json_decref(st);
+    }
+    H_CHECK(h_quotes_drained(10000, NULL, NULL), "the aggregator did not drain the quotes");
+    /* The NATS-submitted RFQ expires too (ap-south, 500 ms), once the sweeper gets to it. */
+    double expired = wait_value(&ta, "rfq_aggregator_rfqs_expired_total", M + 1, 5000);
+    H_CHECK(expired == M + 1, "expired RFQs: %g, want %d", expired, M + 1);
+
+    text = scrape(&ta);
+    h_log("aggregator metrics:\n%.1500s", text);
+    H_CHECK(value_of(text, "rfq_aggregator_rfqs_completed_total") == N, "completed RFQs");
+    H_CHECK(value_of(text, "rfq_aggregator_quotes_stored_total") == (double)quotes,
+            "stored quotes = sum of quote_count (%lld)", quotes);
+    double answers = value_of(text, "rfq_aggregator_answers_total");
+    double surplus = value_of(text, "rfq_aggregator_surplus_total");
+    double dups = value_of(text, "rfq_aggregator_duplicates_total");
+    H_CHECK(answers == N * FLEET, "answers %g, %d RFQs x %d unicorns", answers, N, FLEET);
+    H_CHECK(answers == quotes + surplus + dups, "answers = stored + surplus + duplicates");
+    H_CHECK(value_of(text, "rfq_aggregator_messages_total") >= N &&
+                value_of(text, "rfq_aggregator_messages_total") <= answers,
+            "stream messages between one per RFQ and one per answer");
+    H_CHECK(value_of(text, "rfq_aggregator_dead_lettered_total") == 0, "nothing dead-lettered");
+    free(text);
+
+    text = scrape(&ts);
+    H_CHECK(value_of(text, "rfq_responder_rfqs_received_total") == N,
+            "RFQs received (eu-west only)");
+    H_CHECK(value_of(text, "rfq_responder_answers_total{kind=\"quote\"}") == N * FLEET,
+            "quotes sent");
+    H_CHECK(value_of(text, "rfq_responder_answers_total{kind=\"decline\"}") == 0, "declines sent");
+    H_CHECK(value_of(text, "rfq_responder_pubacks_total") == N * FLEET, "PubAcks per answer");
+    H_CHECK(value_of(text, "rfq_responder_send_errors_total") == 0, "send errors");
+    free(text);
+
+    text = scrape(&tr);
+    h_log("requester metrics:\n%.1500s", text);
+    H_CHECK(value_of(text, "rfq_requester_http_responses_total{route=\"submit\",status=\"202\"}") ==
+                N + M,
+            "HTTP submits accepted");
+    H_CHECK(value_of(text, "rfq_requester_http_responses_total{route=\"submit\",status=\"401\"}") ==
+                1,
+            "HTTP submits without a token");
+    H_CHECK(value_of(text, "rfq_requester_http_responses_total{route=\"submit\",status=\"400\"}") ==
+                1,
+            "malformed HTTP submits");
+    status_reads = (int)value_of(text, "rfq_requester_http_responses_total{route=\"rfq\","
+                                       "status=\"200\"}");
+    H_CHECK(status_reads >= N + M, "status reads counted (%d)", status_reads);
+    H_CHECK(value_of(text, "rfq_requester_nats_submits_total{status=\"202\"}") == 1,
+            "NATS submits accepted");
+    H_CHECK(value_of(text, "rfq_requester_nats_submits_total{status=\"401\"}") == 1,
+            "NATS submits without a token");
+    H_CHECK(value_of(text, "rfq_requester_shedding{cause=\"backlog\"}") == 0, "not shedding");
+    free(text);
+
+    free(served);
+    free(unserved);
+    free(tok);
+}
