@@ -209,6 +209,23 @@ void h_http_auth(struct h_resp *r, const struct h_proc *req, const char *method,
                  const char *authorization, const char *content_type, const char *body,
                  size_t body_len);
 void h_resp_free(struct h_resp *r);
+
+/* ---- metrics (GET /metrics on RFQ_METRICS_ADDR) ------------------------------------------ */
+
+/* A process's metrics address: env gets "RFQ_METRICS_ADDR=127.0.0.1:<free port>" for its
+ * extra_env, base the matching "http://127.0.0.1:<port>". */
+struct h_metrics {
+    char env[64];
+    char base[64];
+};
+void h_metrics_init(struct h_metrics *m);
+/* GET /metrics expecting 200 with the exposition content type and every sample under a
+ * declared family; the text (new). */
+char *h_metrics_scrape(const struct h_metrics *m);
+/* The value of the sample "<series> <value>" in text; -1 when absent. */
+double h_metrics_value(const char *text, const char *series);
+/* Scrape and read one series. */
+double h_metric(const struct h_metrics *m, const char *series);
 /* Value of a response header (case-insensitive name) into out; false when absent. */
 bool h_resp_header(const struct h_resp *r, const char *name, char *out, size_t cap);
 /* Check an error answer: status, JSON body {"error":{"code":code,"message":<non-empty>}}. */

@@ -10,82 +10,14 @@
 #include "rfq_jwt.h"
 #include "scenarios.h"
 
-/* A process's metrics address, as harness processes know their HTTP base. */
-struct scrape_target {
-    struct h_proc base; /* only http_base is used */
-    char env[64];       /* RFQ_METRICS_ADDR=127.0.0.1:<port> */
-};
-
-static void target_init(struct scrape_target *t)
-{
-    memset(t, 0, sizeof(*t));
-    int port = h_free_port();
-    snprintf(t->env, sizeof(t->env), "RFQ_METRICS_ADDR=127.0.0.1:%d", port);
-    snprintf(t->base.http_base, sizeof(t->base.http_base), "http://127.0.0.1:%d", port);
-}
-
-/* GET /metrics: 200 with the exposition content type; the body (new) has every sample under
- * a declared family. */
-static char *scrape(const struct scrape_target *t)
-{
-    struct h_resp r;
-    h_http(&r, &t->base, "GET", "/metrics", NULL, NULL, NULL, 0);
-    H_CHECK_INT(r.status, 200, "GET /metrics");
-    char ctype[128] = "";
-    h_resp_header(&r, "Content-Type", ctype, sizeof(ctype));
-    H_CHECK_STR(ctype, "text/plain; version=0.0.4; charset=utf-8", "metrics content type");
-    char family[128] = "";
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        H_CHECK(nl != NULL, "metrics text does not end with a newline");
-        *nl = '\0';
-        if (strncmp(line, "# TYPE ", 7) == 0)
-            sscanf(line + 7, "%127s", family);
-        else if (line[0] != '#') {
-            size_t fl = strlen(family);
-            H_CHECK(fl > 0 && strncmp(line, family, fl) == 0 &&
-                        (line[fl] == ' ' || line[fl] == '{'),
-                    "sample outside its family (%s): %s", family, line);
-        }
-        *nl = '\n';
-        line = nl + 1;
-    }
-    char *body = r.body;
-    r.body = NULL;
-    h_resp_free(&r);
-    return body;
-}
-
-/* Value of the sample "<series> <value>"; -1 when absent. */
-static double value_of(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p;) {
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    return -1;
-}
-
-static double scrape_value(const struct scrape_target *t, const char *series)
-{
-    char *text = scrape(t);
-    double v = value_of(text, series);
-    free(text);
-    return v;
-}
-
 /* Scrape until series reads want, for up to bound_ms; the last value read. */
-static double wait_value(const struct scrape_target *t, const char *series, double want,
-                         int bound_ms)
+static double wait_value(const struct h_metrics *t, const char *series, double want, int bound_ms)
 {
     int64_t until = h_now_ms() + bound_ms;
-    double v = scrape_value(t, series);
+    double v = h_metric(t, series);
     while (v != want && h_now_ms() < until) {
         h_sleep_ms(50);
-        v = scrape_value(t, series);
+        v = h_metric(t, series);
     }
     return v;
 }
@@ -109,19 +41,22 @@ static int nats_submit_status(const char *authorization, const char *body)
 }
 
 /* Other paths 404 and other methods 405, both with a JSON error body. */
-static void check_refusals(const struct scrape_target *t)
+static void check_refusals(const struct h_metrics *t)
 {
+    struct h_proc target;
+    memset(&target, 0, sizeof(target));
+    snprintf(target.http_base, sizeof(target.http_base), "%s", t->base);
     struct h_resp r;
-    h_http(&r, &t->base, "GET", "/v1/rfqs", NULL, NULL, NULL, 0);
+    h_http(&r, &target, "GET", "/v1/rfqs", NULL, NULL, NULL, 0);
     h_check_error(&r, 404, "not_found", "metrics server, another path");
     h_resp_free(&r);
-    h_http(&r, &t->base, "POST", "/metrics", NULL, "text/plain", "x", 1);
+    h_http(&r, &target, "POST", "/metrics", NULL, "text/plain", "x", 1);
     h_check_error(&r, 405, "method_not_allowed", "POST /metrics");
     char allow[64] = "";
     h_resp_header(&r, "Allow", allow, sizeof(allow));
     H_CHECK_STR(allow, "GET, HEAD", "Allow of /metrics");
     h_resp_free(&r);
-    h_http(&r, &t->base, "HEAD", "/metrics", NULL, NULL, NULL, 0);
+    h_http(&r, &target, "HEAD", "/metrics", NULL, NULL, NULL, 0);
     H_CHECK_INT(r.status, 200, "HEAD /metrics");
     H_CHECK_INT((long long)r.body_len, 0, "HEAD /metrics body");
     h_resp_free(&r);
@@ -129,10 +64,10 @@ static void check_refusals(const struct scrape_target *t)
 
 void sc_metrics(void)
 {
-    struct scrape_target tr, ta, ts;
-    target_init(&tr);
-    target_init(&ta);
-    target_init(&ts);
+    struct h_metrics tr, ta, ts;
+    h_metrics_init(&tr);
+    h_metrics_init(&ta);
+    h_metrics_init(&ts);
     h_nats_start();
     h_redis_start();
     const char *agg_env[] = {ta.env, NULL};
@@ -150,14 +85,16 @@ void sc_metrics(void)
     h_responder_start(rsp_env);
 
     /* Before any traffic: the families are there, at zero, with the process ones. */
-    char *text = scrape(&ta);
-    H_CHECK(value_of(text, "rfq_aggregator_quotes_stored_total") == 0, "stored before traffic");
-    H_CHECK(value_of(text, "rfq_aggregator_fetch_loops") == 2, "fetch loops (RFQ_AGG_WORKERS)");
-    H_CHECK(value_of(text, "process_resident_memory_bytes") > 1e6, "aggregator RSS");
-    H_CHECK(value_of(text, "process_open_fds") > 3, "aggregator open fds");
+    char *text = h_metrics_scrape(&ta);
+    H_CHECK(h_metrics_value(text, "rfq_aggregator_quotes_stored_total") == 0,
+            "stored before traffic");
+    H_CHECK(h_metrics_value(text, "rfq_aggregator_fetch_loops") == 2,
+            "fetch loops (RFQ_AGG_WORKERS)");
+    H_CHECK(h_metrics_value(text, "process_resident_memory_bytes") > 1e6, "aggregator RSS");
+    H_CHECK(h_metrics_value(text, "process_open_fds") > 3, "aggregator open fds");
     free(text);
-    H_CHECK(scrape_value(&ts, "rfq_responder_unicorns") == FLEET, "unicorns hosted");
-    H_CHECK(scrape_value(&tr, "rfq_requester_dependency_up{dependency=\"redis\"}") == 1,
+    H_CHECK(h_metric(&ts, "rfq_responder_unicorns") == FLEET, "unicorns hosted");
+    H_CHECK(h_metric(&tr, "rfq_requester_dependency_up{dependency=\"redis\"}") == 1,
             "requester sees Redis up");
     check_refusals(&ta);
     check_refusals(&ts);
@@ -196,51 +133,56 @@ void sc_metrics(void)
     double expired = wait_value(&ta, "rfq_aggregator_rfqs_expired_total", M + 1, 5000);
     H_CHECK(expired == M + 1, "expired RFQs: %g, want %d", expired, M + 1);
 
-    text = scrape(&ta);
+    text = h_metrics_scrape(&ta);
     h_log("aggregator metrics:\n%.1500s", text);
-    H_CHECK(value_of(text, "rfq_aggregator_rfqs_completed_total") == N, "completed RFQs");
-    H_CHECK(value_of(text, "rfq_aggregator_quotes_stored_total") == (double)quotes,
+    H_CHECK(h_metrics_value(text, "rfq_aggregator_rfqs_completed_total") == N, "completed RFQs");
+    H_CHECK(h_metrics_value(text, "rfq_aggregator_quotes_stored_total") == (double)quotes,
             "stored quotes = sum of quote_count (%lld)", quotes);
-    double answers = value_of(text, "rfq_aggregator_answers_total");
-    double surplus = value_of(text, "rfq_aggregator_surplus_total");
-    double dups = value_of(text, "rfq_aggregator_duplicates_total");
+    double answers = h_metrics_value(text, "rfq_aggregator_answers_total");
+    double surplus = h_metrics_value(text, "rfq_aggregator_surplus_total");
+    double dups = h_metrics_value(text, "rfq_aggregator_duplicates_total");
     H_CHECK(answers == N * FLEET, "answers %g, %d RFQs x %d unicorns", answers, N, FLEET);
     H_CHECK(answers == quotes + surplus + dups, "answers = stored + surplus + duplicates");
-    H_CHECK(value_of(text, "rfq_aggregator_messages_total") >= N &&
-                value_of(text, "rfq_aggregator_messages_total") <= answers,
+    H_CHECK(h_metrics_value(text, "rfq_aggregator_messages_total") >= N &&
+                h_metrics_value(text, "rfq_aggregator_messages_total") <= answers,
             "stream messages between one per RFQ and one per answer");
-    H_CHECK(value_of(text, "rfq_aggregator_dead_lettered_total") == 0, "nothing dead-lettered");
+    H_CHECK(h_metrics_value(text, "rfq_aggregator_dead_lettered_total") == 0,
+            "nothing dead-lettered");
     free(text);
 
-    text = scrape(&ts);
-    H_CHECK(value_of(text, "rfq_responder_rfqs_received_total") == N,
+    text = h_metrics_scrape(&ts);
+    H_CHECK(h_metrics_value(text, "rfq_responder_rfqs_received_total") == N,
             "RFQs received (eu-west only)");
-    H_CHECK(value_of(text, "rfq_responder_answers_total{kind=\"quote\"}") == N * FLEET,
+    H_CHECK(h_metrics_value(text, "rfq_responder_answers_total{kind=\"quote\"}") == N * FLEET,
             "quotes sent");
-    H_CHECK(value_of(text, "rfq_responder_answers_total{kind=\"decline\"}") == 0, "declines sent");
-    H_CHECK(value_of(text, "rfq_responder_pubacks_total") == N * FLEET, "PubAcks per answer");
-    H_CHECK(value_of(text, "rfq_responder_send_errors_total") == 0, "send errors");
+    H_CHECK(h_metrics_value(text, "rfq_responder_answers_total{kind=\"decline\"}") == 0,
+            "declines sent");
+    H_CHECK(h_metrics_value(text, "rfq_responder_pubacks_total") == N * FLEET,
+            "PubAcks per answer");
+    H_CHECK(h_metrics_value(text, "rfq_responder_send_errors_total") == 0, "send errors");
     free(text);
 
-    text = scrape(&tr);
+    text = h_metrics_scrape(&tr);
     h_log("requester metrics:\n%.1500s", text);
-    H_CHECK(value_of(text, "rfq_requester_http_responses_total{route=\"submit\",status=\"202\"}") ==
+    H_CHECK(h_metrics_value(
+                text, "rfq_requester_http_responses_total{route=\"submit\",status=\"202\"}") ==
                 N + M,
             "HTTP submits accepted");
-    H_CHECK(value_of(text, "rfq_requester_http_responses_total{route=\"submit\",status=\"401\"}") ==
-                1,
+    H_CHECK(h_metrics_value(
+                text, "rfq_requester_http_responses_total{route=\"submit\",status=\"401\"}") == 1,
             "HTTP submits without a token");
-    H_CHECK(value_of(text, "rfq_requester_http_responses_total{route=\"submit\",status=\"400\"}") ==
-                1,
+    H_CHECK(h_metrics_value(
+                text, "rfq_requester_http_responses_total{route=\"submit\",status=\"400\"}") == 1,
             "malformed HTTP submits");
-    status_reads = (int)value_of(text, "rfq_requester_http_responses_total{route=\"rfq\","
-                                       "status=\"200\"}");
+    status_reads = (int)h_metrics_value(text, "rfq_requester_http_responses_total{route=\"rfq\","
+                                              "status=\"200\"}");
     H_CHECK(status_reads >= N + M, "status reads counted (%d)", status_reads);
-    H_CHECK(value_of(text, "rfq_requester_nats_submits_total{status=\"202\"}") == 1,
+    H_CHECK(h_metrics_value(text, "rfq_requester_nats_submits_total{status=\"202\"}") == 1,
             "NATS submits accepted");
-    H_CHECK(value_of(text, "rfq_requester_nats_submits_total{status=\"401\"}") == 1,
+    H_CHECK(h_metrics_value(text, "rfq_requester_nats_submits_total{status=\"401\"}") == 1,
             "NATS submits without a token");
-    H_CHECK(value_of(text, "rfq_requester_shedding{cause=\"backlog\"}") == 0, "not shedding");
+    H_CHECK(h_metrics_value(text, "rfq_requester_shedding{cause=\"backlog\"}") == 0,
+            "not shedding");
     free(text);
 
     free(served);
