@@ -865,6 +865,27 @@ natsConnection *h_nc(void)
     return H.nc;
 }
 
+natsMsg *h_nats_submit_request(const char *authorization, const char *body, size_t len)
+{
+    natsMsg *m = NULL, *reply = NULL;
+    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)len);
+    if (s == NATS_OK && authorization)
+        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
+    if (s == NATS_OK)
+        s = natsConnection_RequestMsg(&reply, H.nc, m, 5000);
+    natsMsg_Destroy(m);
+    H_CHECK(s == NATS_OK, "request on %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
+    return reply;
+}
+
+int h_nats_reply_status(natsMsg *reply)
+{
+    const char *v = NULL;
+    if (natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) != NATS_OK || !v)
+        return 0;
+    return (int)strtol(v, NULL, 10);
+}
+
 pid_t h_nats_pid(void)
 {
     return H.nats_srv ? H.nats_srv->pid : 0;

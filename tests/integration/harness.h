@@ -101,6 +101,12 @@ const char *h_nats_url(void);
 const char *h_nats_url_as(const char *role);
 natsConnection *h_nc(void);
 jsCtx *h_js(void);
+/* Request rfq.v1.submit on the test's connection with body and an Authorization value (NULL:
+ * no header), waiting up to 5 s. Returns the reply (natsMsg_Destroy it); fails the scenario
+ * when no reply came. */
+natsMsg *h_nats_submit_request(const char *authorization, const char *body, size_t len);
+/* The reply's Rfq-Status header as a number, 0 when absent. */
+int h_nats_reply_status(natsMsg *reply);
 /* PIDs of the running servers (0 when stopped), e.g. to read their CPU time and memory. */
 pid_t h_nats_pid(void);
 pid_t h_redis_pid(void);

@@ -81,15 +81,7 @@ static void publish_with_reply(const char *subject, const char *reply, const cha
 static void nats_submit_status(const char *authorization, const char *body, char *status,
                                size_t cap)
 {
-    natsMsg *m = NULL, *reply = NULL;
-    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)strlen(body));
-    if (s == NATS_OK && authorization)
-        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
-    if (s == NATS_OK)
-        s = natsConnection_RequestMsg(&reply, h_nc(), m, 5000);
-    natsMsg_Destroy(m);
-    H_CHECK(s == NATS_OK, "request on %s with an inbox reply: %s", RFQ_SUBJECT_SUBMIT,
-            natsStatus_GetText(s));
+    natsMsg *reply = h_nats_submit_request(authorization, body, strlen(body));
     const char *v = NULL;
     snprintf(status, cap, "%s",
              natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) == NATS_OK && v ? v : "");

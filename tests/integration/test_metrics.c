@@ -22,20 +22,11 @@ static double wait_value(const struct h_metrics *t, const char *series, double w
     return v;
 }
 
-/* Submit over NATS; returns the Rfq-Status header value as a number (0 when absent). */
+/* Submit over NATS; the Rfq-Status of the answer. */
 static int nats_submit_status(const char *authorization, const char *body)
 {
-    natsMsg *m = NULL, *reply = NULL;
-    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)strlen(body));
-    if (s == NATS_OK && authorization)
-        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
-    if (s == NATS_OK)
-        s = natsConnection_RequestMsg(&reply, h_nc(), m, 5000);
-    natsMsg_Destroy(m);
-    H_CHECK(s == NATS_OK, "request on %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
-    const char *v = NULL;
-    int status =
-        natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) == NATS_OK && v ? (int)strtol(v, NULL, 10) : 0;
+    natsMsg *reply = h_nats_submit_request(authorization, body, strlen(body));
+    int status = h_nats_reply_status(reply);
     natsMsg_Destroy(reply);
     return status;
 }

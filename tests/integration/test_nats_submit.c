@@ -23,14 +23,7 @@ static void nats_submit(struct nats_answer *a, const char *authorization, const 
                         size_t len)
 {
     memset(a, 0, sizeof(*a));
-    natsMsg *m = NULL, *reply = NULL;
-    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)len);
-    if (s == NATS_OK && authorization)
-        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
-    if (s == NATS_OK)
-        s = natsConnection_RequestMsg(&reply, h_nc(), m, 5000);
-    natsMsg_Destroy(m);
-    H_CHECK(s == NATS_OK, "request on %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
+    natsMsg *reply = h_nats_submit_request(authorization, body, len);
     const char *v = NULL;
     if (natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) == NATS_OK && v)
         snprintf(a->status, sizeof(a->status), "%s", v);

@@ -177,19 +177,10 @@ static void nats_submit(struct answer *a, const char *authorization, int max_quo
 {
     memset(a, 0, sizeof(*a));
     char *body = h_submit_body("eu-west", max_quotes, timeout_ms);
-    natsMsg *m = NULL, *reply = NULL;
-    natsStatus s = natsMsg_Create(&m, RFQ_SUBJECT_SUBMIT, NULL, body, (int)strlen(body));
-    if (s == NATS_OK && authorization)
-        s = natsMsgHeader_Set(m, RFQ_HDR_AUTH, authorization);
-    if (s == NATS_OK)
-        s = natsConnection_RequestMsg(&reply, h_nc(), m, 5000);
-    natsMsg_Destroy(m);
+    natsMsg *reply = h_nats_submit_request(authorization, body, strlen(body));
     free(body);
-    H_CHECK(s == NATS_OK, "request on %s: %s", RFQ_SUBJECT_SUBMIT, natsStatus_GetText(s));
+    a->status = h_nats_reply_status(reply);
     const char *v = NULL;
-    if (natsMsgHeader_Get(reply, RFQ_HDR_STATUS, &v) == NATS_OK && v)
-        a->status = strtol(v, NULL, 10);
-    v = NULL;
     if (natsMsgHeader_Get(reply, "WWW-Authenticate", &v) == NATS_OK && v)
         snprintf(a->www, sizeof(a->www), "%s", v);
     answer_body(a, natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
