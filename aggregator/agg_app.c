@@ -120,6 +120,9 @@ static void workers_stats(const struct agg_workers *w, struct agg_batch_stats *s
         s->dead_lettered += one.dead_lettered;
         s->retried += one.retried;
         s->repaired += one.repaired;
+        for (int b = 0; b <= AGG_COMPLETION_BUCKETS; b++)
+            s->completion_buckets[b] += one.completion_buckets[b];
+        s->completion_ms_sum += one.completion_ms_sum;
     }
 }
 

@@ -12,6 +12,7 @@
 #include "agg_store.h"
 #include "rfq_ids.h"
 #include "rfq_log.h"
+#include "rfq_metrics.h"
 #include "rfq_nats.h"
 #include "rfq_pull.h"
 #include "rfq_quote_batch.h"
@@ -320,6 +321,22 @@ static void poison_forget(struct agg_batch *b, uint64_t seq)
             b->poison[i].fails = 0;
 }
 
+const double agg_completion_bounds_s[AGG_COMPLETION_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                0.5,   1,    2.5,   5,    10,  30};
+
+/* An RFQ completed now: count its time from creation (unknown when created_ms is 0). */
+static void count_completion(struct agg_batch_stats *stats, int64_t created_ms)
+{
+    if (created_ms <= 0)
+        return;
+    int64_t ms = rfq_now_ms() - created_ms;
+    if (ms < 0)
+        ms = 0; /* clocks of two hosts */
+    stats->completion_buckets[rfq_metrics_bucket(agg_completion_bounds_s, AGG_COMPLETION_BUCKETS,
+                                                 (double)ms / 1000.0)]++;
+    stats->completion_ms_sum += (uint64_t)ms;
+}
+
 /* Turn the store outcome of one slot into its action and events. */
 static void slot_outcome(struct agg_batch *b, struct agg_slot *s,
                          const struct agg_store_result *res, struct agg_batch_stats *stats)
@@ -328,6 +345,7 @@ static void slot_outcome(struct agg_batch *b, struct agg_slot *s,
     switch (res->outcome) {
     case AGG_OUT_COMPLETED:
         stats->completed++;
+        count_completion(stats, res->created_ms);
         s->event_completed = true;
         /* fall through */
     case AGG_OUT_STORED:

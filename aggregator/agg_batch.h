@@ -38,6 +38,11 @@ struct agg_batch_env {
     volatile int *stop;  /* non-zero once a stop was requested: shortens the DLQ wait */
 };
 
+/* Upper bounds (seconds) of the time-to-complete histogram: creation to the max_quotes-th
+ * quote stored. */
+#define AGG_COMPLETION_BUCKETS 12
+extern const double agg_completion_bounds_s[AGG_COMPLETION_BUCKETS];
+
 /* Running totals (one consumer thread writes them). */
 struct agg_batch_stats {
     uint64_t msgs;          /* messages processed */
@@ -50,6 +55,10 @@ struct agg_batch_stats {
     uint64_t dead_lettered; /* messages moved to RFQ_DLQ */
     uint64_t retried;       /* messages handed back for redelivery */
     uint64_t repaired;      /* completed events re-published after a redelivery */
+    /* RFQs this aggregator completed, by time from creation (agg_completion_bounds_s; the
+     * last one above every bound), and the sum of those times in ms */
+    uint64_t completion_buckets[AGG_COMPLETION_BUCKETS + 1];
+    uint64_t completion_ms_sum;
 };
 
 typedef struct agg_batch agg_batch;

@@ -29,6 +29,11 @@ void agg_metrics_render(struct rfq_metrics_out *o, const struct agg_metrics_view
                         "Messages handed back for redelivery (Redis or NATS trouble).", b->retried);
     rfq_metrics_counter(o, "rfq_aggregator_completed_republished_total",
                         "Completed events published again after a redelivery.", b->repaired);
+    rfq_metrics_histogram(o, "rfq_aggregator_completion_seconds",
+                          "Time from an RFQ's creation to its max_quotes-th quote stored, for the "
+                          "RFQs this process completed.",
+                          agg_completion_bounds_s, AGG_COMPLETION_BUCKETS, b->completion_buckets,
+                          (double)b->completion_ms_sum / 1000.0);
     rfq_metrics_gauge(o, "rfq_aggregator_fetch_loops",
                       "Fetch loops of this process (RFQ_AGG_WORKERS).", (double)v->fetch_loops);
     rfq_metrics_process(o);

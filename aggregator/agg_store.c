@@ -100,6 +100,9 @@ rfq_status agg_store_parse_add_reply(const redisReply *r, struct agg_store_resul
             out->best_json[r->element[3]->len] = '\0';
         }
     }
+    if (out->outcome == AGG_OUT_COMPLETED && r->elements > 4 &&
+        !reply_int(r->element[4], &out->created_ms))
+        out->created_ms = 0;
     return RFQ_OK;
 }
 

@@ -45,10 +45,11 @@ struct agg_store_result {
     /* completed: the best quote's stored JSON, read in the same script (saves the two round
      * trips of a separate lookup); malloc'd, NULL when absent; agg_store_result_clear frees */
     char *best_json;
+    int64_t created_ms; /* completed: the RFQ's created_ms, 0 when unknown */
 };
 
-/* Parse one add_quote.lua reply {outcome, count, status[, best]}. count and status may be
- * missing (Lua truncates a table at a nil). out must not hold a best_json (clear it first).
+/* Parse one add_quote.lua reply {outcome, count, status[, best, created_ms]}. count and status may
+ * be missing (Lua truncates a table at a nil). out must not hold a best_json (clear it first).
  * Pure. Returns RFQ_EPROTO (outcome AGG_OUT_ERROR, error filled) for an error reply or any
  * other shape; r may be NULL (RFQ_EREDIS, AGG_OUT_RETRY). */
 rfq_status agg_store_parse_add_reply(const redisReply *r, struct agg_store_result *out);

@@ -100,6 +100,29 @@ void rfq_metrics_gauge(struct rfq_metrics_out *o, const char *name, const char *
     rfq_metrics_sample(o, name, NULL, NULL, v);
 }
 
+int rfq_metrics_bucket(const double *bounds, int n, double v)
+{
+    int i = 0;
+    while (i < n && v > bounds[i])
+        i++;
+    return i;
+}
+
+void rfq_metrics_histogram(struct rfq_metrics_out *o, const char *name, const char *help,
+                           const double *bounds, int n, const uint64_t *counts, double sum)
+{
+    rfq_metrics_family(o, name, "histogram", help);
+    unsigned long long cumulative = 0;
+    for (int i = 0; i <= n; i++) {
+        cumulative += counts[i];
+        if (i < n)
+            out_printf(o, "%s_bucket{le=\"%.15g\"} %llu\n", name, bounds[i], cumulative);
+        else
+            out_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, cumulative);
+    }
+    out_printf(o, "%s_sum %.17g\n%s_count %llu\n", name, sum, name, cumulative);
+}
+
 /* Fields of /proc/self/stat after the command (which may hold spaces and parentheses):
  * num_threads (field 20) and starttime in clock ticks since boot (field 22). */
 static bool proc_stat_fields(long *threads, unsigned long long *start_ticks)

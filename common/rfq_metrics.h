@@ -34,6 +34,13 @@ void rfq_metrics_sample_labels(struct rfq_metrics_out *o, const char *name, cons
 void rfq_metrics_counter(struct rfq_metrics_out *o, const char *name, const char *help, uint64_t v);
 void rfq_metrics_gauge(struct rfq_metrics_out *o, const char *name, const char *help, double v);
 
+/* Index of the first of the ascending bounds[0..n) that v is at or below; n when above all. */
+int rfq_metrics_bucket(const double *bounds, int n, double v);
+/* A histogram family from per-bucket counts (counts[i] for bucket i, not cumulative;
+ * counts[n] above every bound) and the sum of the observed values. */
+void rfq_metrics_histogram(struct rfq_metrics_out *o, const char *name, const char *help,
+                           const double *bounds, int n, const uint64_t *counts, double sum);
+
 /* The standard process families (CPU seconds, resident and virtual memory, start time, open
  * and maximum file descriptors, threads) and rfq_heap_in_use_bytes (malloc's bytes in use:
  * what a leak grows, where RSS also moves with thread stacks and fragmentation). */

@@ -11,12 +11,14 @@
 --       4 rfq_id, then 5 per answer: responder_id, quote JSON, rank member ('' for a
 --       decline), arrival_ms, quote currency ('' for a decline)
 -- Returns one reply per answer, in order: {outcome, count, status}, and for completed a 4th
--- element: the best quote's JSON (nil when none); outcome is one of stored, completed,
+-- and 5th element: the best quote's JSON (nil when none) and the RFQ's created_ms (for the
+-- time-to-complete histogram); outcome is one of stored, completed,
 -- declined, duplicate, late, closed, unknown, currency, overflow.
 -- Usage fields: fanout +1 for every answer to an existing RFQ (every outcome but unknown),
 -- quotes +1 per priced quote stored, declines +1 per decline stored, completed +1.
 local replies = {}
-local rfq = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'max_quotes', 'currency', 'count')
+local rfq = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'max_quotes', 'currency', 'count',
+  'created_ms')
 if not rfq[1] then
   for i = 5, #ARGV - 4, 5 do
     replies[#replies + 1] = {'unknown', 0, ''}
@@ -122,7 +124,7 @@ local function add_one(responder, quote, member, arrival, currency)
         best = redis.call('HGET', KEYS[2], who)
       end
     end
-    return {'completed', count, 'completed', best}
+    return {'completed', count, 'completed', best, tonumber(rfq[6]) or 0}
   end
   return {'stored', count, status}
 end

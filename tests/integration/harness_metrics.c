@@ -1,4 +1,5 @@
 /* harness_metrics: scraping the engines' GET /metrics (RFQ_METRICS_ADDR) from scenarios. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,28 @@ void h_metrics_init(struct h_metrics *m)
     snprintf(m->base, sizeof(m->base), "http://127.0.0.1:%d", port);
 }
 
+/* The sample name line[0..) belongs to family: the family's name itself, or for a histogram
+ * its _bucket, _sum and _count series. */
+static bool in_family(const char *line, const char *family, bool histogram)
+{
+    size_t fl = strlen(family);
+    if (fl == 0 || strncmp(line, family, fl) != 0)
+        return false;
+    const char *rest = line + fl;
+    if (histogram) {
+        static const char *const suffixes[] = {"_bucket", "_sum", "_count"};
+        for (int i = 0; i < 3; i++)
+            if (strncmp(rest, suffixes[i], strlen(suffixes[i])) == 0)
+                rest += strlen(suffixes[i]);
+    }
+    return *rest == ' ' || *rest == '{';
+}
+
 /* Every sample line must follow the "# TYPE" of its family. */
 static void check_families(char *text)
 {
     char family[128] = "";
+    bool histogram = false;
     for (char *line = text; line && *line;) {
         char *nl = strchr(line, '\n');
         H_CHECK(nl != NULL, "metrics text does not end with a newline");
@@ -25,11 +44,10 @@ static void check_families(char *text)
             const char *name = line + 7;
             size_t n = strcspn(name, " ");
             snprintf(family, sizeof(family), "%.*s", (int)n, name);
+            histogram = strcmp(name + n, " histogram") == 0;
         } else if (line[0] != '#') {
-            size_t fl = strlen(family);
-            H_CHECK(fl > 0 && strncmp(line, family, fl) == 0 &&
-                        (line[fl] == ' ' || line[fl] == '{'),
-                    "sample outside its family (%s): %s", family, line);
+            H_CHECK(in_family(line, family, histogram), "sample outside its family (%s): %s",
+                    family, line);
         }
         *nl = '\n';
         line = nl + 1;

@@ -137,6 +137,18 @@ void sc_metrics(void)
     H_CHECK(h_metrics_value(text, "rfq_aggregator_messages_total") >= N &&
                 h_metrics_value(text, "rfq_aggregator_messages_total") <= answers,
             "stream messages between one per RFQ and one per answer");
+    /* Every completed RFQ is in the time-to-complete histogram, within its 5 s deadline. */
+    const char *hist = "rfq_aggregator_completion_seconds";
+    char series[96];
+    snprintf(series, sizeof(series), "%s_count", hist);
+    H_CHECK(h_metrics_value(text, series) == N, "completion histogram count");
+    snprintf(series, sizeof(series), "%s_bucket{le=\"+Inf\"}", hist);
+    H_CHECK(h_metrics_value(text, series) == N, "completion histogram +Inf bucket");
+    snprintf(series, sizeof(series), "%s_bucket{le=\"5\"}", hist);
+    H_CHECK(h_metrics_value(text, series) == N, "completions within 5 s");
+    snprintf(series, sizeof(series), "%s_sum", hist);
+    double sum = h_metrics_value(text, series);
+    H_CHECK(sum > 0 && sum < 5.0 * N, "completion histogram sum %g s", sum);
     H_CHECK(h_metrics_value(text, "rfq_aggregator_dead_lettered_total") == 0,
             "nothing dead-lettered");
     free(text);

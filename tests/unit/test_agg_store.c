@@ -119,6 +119,22 @@ static void test_add_reply_shapes(void **state)
     assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
     assert_null(res.best_json);
     freeReplyObject(r);
+
+    /* completed also carries the RFQ's created_ms, after the best quote (nil or not). */
+    r = mk_arr(5, S("completed"), mk_int(3), S("completed"), mk(REDIS_REPLY_NIL),
+               mk_int(1795000000123LL));
+    assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
+    assert_int_equal(res.created_ms, 1795000000123LL);
+    freeReplyObject(r);
+    r = mk_arr(5, S("completed"), mk_int(3), S("completed"), S("{}"), S("x"));
+    assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
+    assert_int_equal(res.created_ms, 0); /* not a number: unknown */
+    agg_store_result_clear(&res);
+    freeReplyObject(r);
+    r = mk_arr(5, S("stored"), mk_int(3), S("open"), mk(REDIS_REPLY_NIL), mk_int(7));
+    assert_int_equal(agg_store_parse_add_reply(r, &res), RFQ_OK);
+    assert_int_equal(res.created_ms, 0); /* only completed carries it */
+    freeReplyObject(r);
 }
 
 static void test_add_reply_errors(void **state)

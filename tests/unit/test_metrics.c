@@ -37,7 +37,7 @@ static double sample_of(const char *text, const char *series)
 static int check_exposition(const char *text)
 {
     int samples = 0;
-    char family[128] = "";
+    char family[128] = "", type[16] = "";
     const char *p = text;
     while (*p) {
         const char *nl = strchr(p, '\n');
@@ -50,14 +50,21 @@ static int check_exposition(const char *text)
         if (strncmp(line, "# HELP ", 7) == 0) {
             assert_true(strlen(line) > 8);
         } else if (strncmp(line, "# TYPE ", 7) == 0) {
-            char type[16];
             assert_int_equal(sscanf(line + 7, "%127s %15s", family, type), 2);
-            assert_true(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0);
+            assert_true(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0 ||
+                        strcmp(type, "histogram") == 0);
         } else {
             size_t fl = strlen(family);
             assert_true(fl > 0);
             assert_memory_equal(line, family, fl);
-            assert_true(line[fl] == ' ' || line[fl] == '{');
+            const char *rest = line + fl;
+            if (strcmp(type, "histogram") == 0)
+                for (const char *const *sfx =
+                         (const char *const[]){"_bucket", "_sum", "_count", NULL};
+                     *sfx; sfx++)
+                    if (strncmp(rest, *sfx, strlen(*sfx)) == 0)
+                        rest += strlen(*sfx);
+            assert_true(*rest == ' ' || *rest == '{');
             const char *v = strrchr(line, ' ');
             char *end = NULL;
             strtod(v + 1, &end);
@@ -88,6 +95,28 @@ static void test_format(void **state)
     assert_int_equal(check_exposition(o.p), 4);
     rfq_metrics_out_free(&o);
     assert_null(o.p);
+}
+
+static void test_histogram(void **state)
+{
+    (void)state;
+    const double bounds[3] = {0.01, 0.1, 1};
+    assert_int_equal(rfq_metrics_bucket(bounds, 3, 0), 0);
+    assert_int_equal(rfq_metrics_bucket(bounds, 3, 0.01), 0); /* le: at the bound is inside */
+    assert_int_equal(rfq_metrics_bucket(bounds, 3, 0.0100001), 1);
+    assert_int_equal(rfq_metrics_bucket(bounds, 3, 1), 2);
+    assert_int_equal(rfq_metrics_bucket(bounds, 3, 7), 3);
+    const uint64_t counts[4] = {2, 0, 5, 1};
+    struct rfq_metrics_out o = {0};
+    rfq_metrics_histogram(&o, "rfq_t_seconds", "Times.", bounds, 3, counts, 4.25);
+    assert_string_equal(o.p, "# HELP rfq_t_seconds Times.\n# TYPE rfq_t_seconds histogram\n"
+                             "rfq_t_seconds_bucket{le=\"0.01\"} 2\n"
+                             "rfq_t_seconds_bucket{le=\"0.1\"} 2\n"
+                             "rfq_t_seconds_bucket{le=\"1\"} 7\n"
+                             "rfq_t_seconds_bucket{le=\"+Inf\"} 8\n"
+                             "rfq_t_seconds_sum 4.25\nrfq_t_seconds_count 8\n");
+    assert_int_equal(check_exposition(o.p), 6);
+    rfq_metrics_out_free(&o);
 }
 
 static void test_growth(void **state)
@@ -135,7 +164,9 @@ static void test_aggregator(void **state)
                                              .surplus = 1,
                                              .dead_lettered = 2,
                                              .retried = 3,
-                                             .repaired = 1},
+                                             .repaired = 1,
+                                             .completion_buckets = {[3] = 4, [5] = 2, [12] = 1},
+                                             .completion_ms_sum = 40500},
                                  .expired = 4,
                                  .fetch_loops = 2};
     struct rfq_metrics_out o = {0};
@@ -153,6 +184,13 @@ static void test_aggregator(void **state)
     assert_true(sample_of(o.p, "rfq_aggregator_retried_total") == 3);
     assert_true(sample_of(o.p, "rfq_aggregator_completed_republished_total") == 1);
     assert_true(sample_of(o.p, "rfq_aggregator_fetch_loops") == 2);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_bucket{le=\"0.025\"}") == 0);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_bucket{le=\"0.05\"}") == 4);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_bucket{le=\"0.25\"}") == 6);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_bucket{le=\"30\"}") == 6);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_bucket{le=\"+Inf\"}") == 7);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_count") == 7);
+    assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_sum") == 40.5);
     assert_true(sample_of(o.p, "process_resident_memory_bytes") > 0);
     rfq_metrics_out_free(&o);
 }
@@ -377,11 +415,11 @@ static void test_cfg_metrics_addr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),      cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_process),     cmocka_unit_test(test_aggregator),
-        cmocka_unit_test(test_responder),   cmocka_unit_test(test_requester),
-        cmocka_unit_test(test_listen_addr), cmocka_unit_test(test_cfg_metrics_addr),
-        cmocka_unit_test(test_server),
+        cmocka_unit_test(test_format),           cmocka_unit_test(test_histogram),
+        cmocka_unit_test(test_growth),           cmocka_unit_test(test_process),
+        cmocka_unit_test(test_aggregator),       cmocka_unit_test(test_responder),
+        cmocka_unit_test(test_requester),        cmocka_unit_test(test_listen_addr),
+        cmocka_unit_test(test_cfg_metrics_addr), cmocka_unit_test(test_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
