@@ -132,7 +132,7 @@ struct metrics_src {
     agg_sweeper *sweeper;
 };
 
-static void render_metrics(struct rfq_metrics_out *o, void *ud)
+static void render_metrics(struct rfq_strbuf *o, void *ud)
 {
     const struct metrics_src *src = ud;
     struct agg_metrics_view v = {.fetch_loops = src->workers->n};

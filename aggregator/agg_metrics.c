@@ -1,7 +1,7 @@
 /* agg_metrics: counters of the gather side, named after what a dashboard asks of it. */
 #include "agg_metrics.h"
 
-void agg_metrics_render(struct rfq_metrics_out *o, const struct agg_metrics_view *v)
+void agg_metrics_render(struct rfq_strbuf *o, const struct agg_metrics_view *v)
 {
     const struct agg_batch_stats *b = &v->batches;
     rfq_metrics_counter(o, "rfq_aggregator_messages_total",

@@ -15,6 +15,6 @@ struct agg_metrics_view {
 };
 
 /* Append the rfq_aggregator_* families and the process ones to o. */
-void agg_metrics_render(struct rfq_metrics_out *o, const struct agg_metrics_view *v);
+void agg_metrics_render(struct rfq_strbuf *o, const struct agg_metrics_view *v);
 
 #endif

@@ -3,98 +3,56 @@
 
 #include <dirent.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-void rfq_metrics_out_free(struct rfq_metrics_out *o)
+void rfq_metrics_family(struct rfq_strbuf *o, const char *name, const char *type, const char *help)
 {
-    free(o->p);
-    memset(o, 0, sizeof(*o));
-}
-
-static void out_printf(struct rfq_metrics_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void out_printf(struct rfq_metrics_out *o, const char *fmt, ...)
-{
-    if (o->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->failed = true;
-            return;
-        }
-        if (o->p && o->len + (size_t)n < o->cap) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t want = o->cap ? o->cap * 2 : 4096;
-        while (want <= o->len + (size_t)n)
-            want *= 2;
-        char *p = realloc(o->p, want);
-        if (!p) {
-            o->failed = true;
-            return;
-        }
-        o->p = p;
-        o->cap = want;
-    }
-}
-
-void rfq_metrics_family(struct rfq_metrics_out *o, const char *name, const char *type,
-                        const char *help)
-{
-    out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    rfq_strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A label value with \, " and newline escaped as the format asks. */
-static void out_label_value(struct rfq_metrics_out *o, const char *v)
+static void out_label_value(struct rfq_strbuf *o, const char *v)
 {
     for (; *v; v++) {
         if (*v == '\\')
-            out_printf(o, "\\\\");
+            rfq_strbuf_put(o, "\\\\", 2);
         else if (*v == '"')
-            out_printf(o, "\\\"");
+            rfq_strbuf_put(o, "\\\"", 2);
         else if (*v == '\n')
-            out_printf(o, "\\n");
+            rfq_strbuf_put(o, "\\n", 2);
         else
-            out_printf(o, "%c", *v);
+            rfq_strbuf_put(o, v, 1);
     }
 }
 
-void rfq_metrics_sample(struct rfq_metrics_out *o, const char *name, const char *label,
+void rfq_metrics_sample(struct rfq_strbuf *o, const char *name, const char *label,
                         const char *value, double v)
 {
-    out_printf(o, "%s", name);
+    rfq_strbuf_printf(o, "%s", name);
     if (label && value) {
-        out_printf(o, "{%s=\"", label);
+        rfq_strbuf_printf(o, "{%s=\"", label);
         out_label_value(o, value);
-        out_printf(o, "\"}");
+        rfq_strbuf_printf(o, "\"}");
     }
-    out_printf(o, " %.17g\n", v);
+    rfq_strbuf_printf(o, " %.17g\n", v);
 }
 
-void rfq_metrics_sample_labels(struct rfq_metrics_out *o, const char *name, const char *labels,
-                               double v)
+void rfq_metrics_sample_labels(struct rfq_strbuf *o, const char *name, const char *labels, double v)
 {
-    out_printf(o, "%s{%s} %.17g\n", name, labels, v);
+    rfq_strbuf_printf(o, "%s{%s} %.17g\n", name, labels, v);
 }
 
-void rfq_metrics_counter(struct rfq_metrics_out *o, const char *name, const char *help, uint64_t v)
+void rfq_metrics_counter(struct rfq_strbuf *o, const char *name, const char *help, uint64_t v)
 {
     rfq_metrics_family(o, name, "counter", help);
-    out_printf(o, "%s %llu\n", name, (unsigned long long)v);
+    rfq_strbuf_printf(o, "%s %llu\n", name, (unsigned long long)v);
 }
 
-void rfq_metrics_gauge(struct rfq_metrics_out *o, const char *name, const char *help, double v)
+void rfq_metrics_gauge(struct rfq_strbuf *o, const char *name, const char *help, double v)
 {
     rfq_metrics_family(o, name, "gauge", help);
     rfq_metrics_sample(o, name, NULL, NULL, v);
@@ -108,7 +66,7 @@ int rfq_metrics_bucket(const double *bounds, int n, double v)
     return i;
 }
 
-void rfq_metrics_histogram(struct rfq_metrics_out *o, const char *name, const char *help,
+void rfq_metrics_histogram(struct rfq_strbuf *o, const char *name, const char *help,
                            const double *bounds, int n, const uint64_t *counts, double sum)
 {
     rfq_metrics_family(o, name, "histogram", help);
@@ -116,11 +74,11 @@ void rfq_metrics_histogram(struct rfq_metrics_out *o, const char *name, const ch
     for (int i = 0; i <= n; i++) {
         cumulative += counts[i];
         if (i < n)
-            out_printf(o, "%s_bucket{le=\"%.15g\"} %llu\n", name, bounds[i], cumulative);
+            rfq_strbuf_printf(o, "%s_bucket{le=\"%.15g\"} %llu\n", name, bounds[i], cumulative);
         else
-            out_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, cumulative);
+            rfq_strbuf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, cumulative);
     }
-    out_printf(o, "%s_sum %.17g\n%s_count %llu\n", name, sum, name, cumulative);
+    rfq_strbuf_printf(o, "%s_sum %.17g\n%s_count %llu\n", name, sum, name, cumulative);
 }
 
 /* Fields of /proc/self/stat after the command (which may hold spaces and parentheses):
@@ -181,7 +139,7 @@ static long open_fds(void)
     return n - 1; /* the directory stream's own descriptor */
 }
 
-void rfq_metrics_process(struct rfq_metrics_out *o)
+void rfq_metrics_process(struct rfq_strbuf *o)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {

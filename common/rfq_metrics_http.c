@@ -84,10 +84,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
         return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                              "use GET or HEAD", "GET, HEAD");
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     m->render(&o, m->ud);
     if (o.failed || !o.p) {
-        rfq_metrics_out_free(&o);
+        rfq_strbuf_free(&o);
         return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                              "out of memory while writing the metrics", NULL);
     }

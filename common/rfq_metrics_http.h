@@ -9,7 +9,7 @@
 
 /* Appends the process's families to o; called on the server's thread, so it reads counters
  * the way any other thread may (snapshots, atomics). */
-typedef void (*rfq_metrics_render_fn)(struct rfq_metrics_out *o, void *ud);
+typedef void (*rfq_metrics_render_fn)(struct rfq_strbuf *o, void *ud);
 
 typedef struct rfq_metrics_http rfq_metrics_http;
 

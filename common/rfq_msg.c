@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rfq_strbuf.h"
+
 struct rfq_limits rfq_limits_default(void)
 {
     struct rfq_limits l = {
@@ -319,45 +321,19 @@ json_t *rfq_quote_to_json(const struct rfq_quote *q)
     return j;
 }
 
-/* A growing string for the quote encoder: every quote is encoded twice on its way (responder,
- * aggregator), and building a jansson tree to dump it cost more than the rest of both. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+/* The quote encoder writes into an rfq_strbuf: every quote is encoded twice on its way
+ * (responder, aggregator), and building a jansson tree to dump it cost more than the rest of
+ * both. */
+static void sb_str(struct rfq_strbuf *b, const char *s)
 {
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    rfq_strbuf_put(b, s, strlen(s));
 }
 
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_int(struct sbuf *b, long long v)
+static void sb_int(struct rfq_strbuf *b, long long v)
 {
     char num[24];
     int n = snprintf(num, sizeof(num), "%lld", v);
-    sb_put(b, num, (size_t)n);
+    rfq_strbuf_put(b, num, (size_t)n);
 }
 
 /* The escape of c inside a JSON string, as jansson writes it (esc holds \u00XX forms). */
@@ -385,26 +361,26 @@ static const char *json_escape(unsigned char c, char esc[8])
 }
 
 /* A JSON string: quote, backslash and control characters escaped, everything else as is. */
-static void sb_json_string(struct sbuf *b, const char *s)
+static void sb_json_string(struct rfq_strbuf *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    rfq_strbuf_put(b, "\"", 1);
     for (const char *run = s;; s++) {
         unsigned char c = (unsigned char)*s;
         if (c && c != '"' && c != '\\' && c >= 0x20)
             continue;
-        sb_put(b, run, (size_t)(s - run));
+        rfq_strbuf_put(b, run, (size_t)(s - run));
         if (!c)
             break;
         char esc[8];
         sb_str(b, json_escape(c, esc));
         run = s + 1;
     }
-    sb_put(b, "\"", 1);
+    rfq_strbuf_put(b, "\"", 1);
 }
 
 rfq_status rfq_quote_encode(const struct rfq_quote *q, char **out, size_t *out_len)
 {
-    struct sbuf b = {NULL, 0, 0, false};
+    struct rfq_strbuf b = {0};
     sb_str(&b, "{\"rfq_id\":");
     sb_json_string(&b, q->rfq_id);
     sb_str(&b, ",\"responder_id\":");
@@ -422,16 +398,16 @@ rfq_status rfq_quote_encode(const struct rfq_quote *q, char **out, size_t *out_l
         sb_str(&b, ",\"perks\":[");
         for (int i = 0; i < q->n_perks && i < RFQ_TAGS_MAX; i++) {
             if (i)
-                sb_put(&b, ",", 1);
+                rfq_strbuf_put(&b, ",", 1);
             sb_json_string(&b, q->perks[i]);
         }
-        sb_put(&b, "]", 1);
+        rfq_strbuf_put(&b, "]", 1);
         if (q->valid_until_ms) {
             sb_str(&b, ",\"valid_until_ms\":");
             sb_int(&b, (long long)q->valid_until_ms);
         }
     }
-    sb_put(&b, "}", 1);
+    rfq_strbuf_put(&b, "}", 1);
     if (b.failed) {
         free(b.p);
         return RFQ_ENOMEM;

@@ -62,7 +62,7 @@ static void status_label(char *out, size_t cap, int slot)
         snprintf(out, cap, "%d", statuses[slot]);
 }
 
-void req_metrics_render(struct rfq_metrics_out *o, struct req_metrics *m,
+void req_metrics_render(struct rfq_strbuf *o, struct req_metrics *m,
                         const struct req_metrics_gauges *g)
 {
     char labels[96], st[8];

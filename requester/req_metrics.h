@@ -48,7 +48,7 @@ void req_metrics_count_http(struct req_metrics *m, enum req_metrics_route route,
 void req_metrics_count_nats_submit(struct req_metrics *m, int status);
 
 /* Append the rfq_requester_* families (non-zero samples only) and the process ones to o. */
-void req_metrics_render(struct rfq_metrics_out *o, struct req_metrics *m,
+void req_metrics_render(struct rfq_strbuf *o, struct req_metrics *m,
                         const struct req_metrics_gauges *g);
 
 #endif

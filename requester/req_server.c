@@ -81,7 +81,7 @@ fail:
 }
 
 /* GET /metrics: the counters, and the gauges /healthz shows. */
-static void render_metrics(struct rfq_metrics_out *o, void *ud)
+static void render_metrics(struct rfq_strbuf *o, void *ud)
 {
     struct req_server *s = ud;
     int64_t backlog = -1;

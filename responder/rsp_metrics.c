@@ -6,13 +6,13 @@
 #include "rfq_log.h"
 
 /* One labelled sample of a counter family. */
-static void labelled(struct rfq_metrics_out *o, const char *name, const char *label,
-                     const char *value, uint64_t v)
+static void labelled(struct rfq_strbuf *o, const char *name, const char *label, const char *value,
+                     uint64_t v)
 {
     rfq_metrics_sample(o, name, label, value, (double)v);
 }
 
-void rsp_metrics_render(struct rfq_metrics_out *o, const struct rsp_agent_stats *s, int unicorns)
+void rsp_metrics_render(struct rfq_strbuf *o, const struct rsp_agent_stats *s, int unicorns)
 {
     rfq_metrics_counter(o, "rfq_responder_rfqs_received_total",
                         "RFQ messages delivered to the responder process.", s->received);
@@ -61,7 +61,7 @@ struct metrics_src {
     int unicorns;
 };
 
-static void render(struct rfq_metrics_out *o, void *ud)
+static void render(struct rfq_strbuf *o, void *ud)
 {
     const struct metrics_src *src = ud;
     struct rsp_agent_stats s;

@@ -8,7 +8,7 @@
 
 /* Append the rfq_responder_* families of s (and a gauge of the unicorns hosted) and the
  * process ones to o. */
-void rsp_metrics_render(struct rfq_metrics_out *o, const struct rsp_agent_stats *s, int unicorns);
+void rsp_metrics_render(struct rfq_strbuf *o, const struct rsp_agent_stats *s, int unicorns);
 
 /* Serve the agent's counters on addr (*out NULL and RFQ_OK when addr is ""). An address that
  * cannot be served is an error (logged): the process should not run unwatched by mistake.

@@ -79,7 +79,7 @@ static int check_exposition(const char *text)
 static void test_format(void **state)
 {
     (void)state;
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     rfq_metrics_counter(&o, "rfq_x_total", "Things.", 18446744073709551615ULL);
     rfq_metrics_gauge(&o, "rfq_y", "A level.", 2.5);
     rfq_metrics_family(&o, "rfq_z_total", "counter", "By kind.");
@@ -93,7 +93,7 @@ static void test_format(void **state)
                              "rfq_z_total{kind=\"a\\\"b\\\\c\\nd\"} 3\n"
                              "rfq_z_total{kind=\"e\",more=\"f\"} 4\n");
     assert_int_equal(check_exposition(o.p), 4);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
     assert_null(o.p);
 }
 
@@ -107,7 +107,7 @@ static void test_histogram(void **state)
     assert_int_equal(rfq_metrics_bucket(bounds, 3, 1), 2);
     assert_int_equal(rfq_metrics_bucket(bounds, 3, 7), 3);
     const uint64_t counts[4] = {2, 0, 5, 1};
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     rfq_metrics_histogram(&o, "rfq_t_seconds", "Times.", bounds, 3, counts, 4.25);
     assert_string_equal(o.p, "# HELP rfq_t_seconds Times.\n# TYPE rfq_t_seconds histogram\n"
                              "rfq_t_seconds_bucket{le=\"0.01\"} 2\n"
@@ -116,20 +116,20 @@ static void test_histogram(void **state)
                              "rfq_t_seconds_bucket{le=\"+Inf\"} 8\n"
                              "rfq_t_seconds_sum 4.25\nrfq_t_seconds_count 8\n");
     assert_int_equal(check_exposition(o.p), 6);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
 }
 
 static void test_growth(void **state)
 {
     (void)state;
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     for (int i = 0; i < 2000; i++)
         rfq_metrics_counter(&o, "rfq_many_total", "Grows the buffer past several doublings.",
                             (uint64_t)i);
     assert_false(o.failed);
     assert_int_equal(check_exposition(o.p), 2000);
     assert_int_equal(strlen(o.p), o.len);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
 }
 
 static void test_process(void **state)
@@ -137,7 +137,7 @@ static void test_process(void **state)
     (void)state;
     void *keep = malloc(1 << 20);
     memset(keep, 1, 1 << 20);
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     rfq_metrics_process(&o);
     check_exposition(o.p);
     assert_true(sample_of(o.p, "process_resident_memory_bytes") > 1 << 20);
@@ -148,7 +148,7 @@ static void test_process(void **state)
     assert_true(sample_of(o.p, "process_threads") >= 1);
     assert_true(sample_of(o.p, "process_start_time_seconds") > 1.6e9);
     assert_true(sample_of(o.p, "rfq_heap_in_use_bytes") >= 0);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
     free(keep);
 }
 
@@ -169,7 +169,7 @@ static void test_aggregator(void **state)
                                              .completion_ms_sum = 40500},
                                  .expired = 4,
                                  .fetch_loops = 2};
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     agg_metrics_render(&o, &v);
     check_exposition(o.p);
     assert_true(sample_of(o.p, "rfq_aggregator_messages_total") == 10);
@@ -192,7 +192,7 @@ static void test_aggregator(void **state)
     assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_count") == 7);
     assert_true(sample_of(o.p, "rfq_aggregator_completion_seconds_sum") == 40.5);
     assert_true(sample_of(o.p, "process_resident_memory_bytes") > 0);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
 }
 
 static void test_responder(void **state)
@@ -216,7 +216,7 @@ static void test_responder(void **state)
                                 .retries = 15,
                                 .dead_lettered = 16,
                                 .dlq_dropped = 17};
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     rsp_metrics_render(&o, &s, 10);
     check_exposition(o.p);
     assert_true(sample_of(o.p, "rfq_responder_rfqs_received_total") == 9);
@@ -238,7 +238,7 @@ static void test_responder(void **state)
     assert_true(sample_of(o.p, "rfq_responder_dead_lettered_total") == 16);
     assert_true(sample_of(o.p, "rfq_responder_dlq_dropped_total") == 17);
     assert_true(sample_of(o.p, "rfq_responder_unicorns") == 10);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
 }
 
 static void test_requester(void **state)
@@ -270,7 +270,7 @@ static void test_requester(void **state)
                                    .backlog = 1234,
                                    .nats_ok = true,
                                    .redis_ok = false};
-    struct rfq_metrics_out o = {0};
+    struct rfq_strbuf o = {0};
     req_metrics_render(&o, &m, &g);
     check_exposition(o.p);
     const char *h = "rfq_requester_http_responses_total";
@@ -295,15 +295,15 @@ static void test_requester(void **state)
     assert_true(sample_of(o.p, "rfq_requester_quote_backlog") == 1234);
     assert_true(sample_of(o.p, "rfq_requester_dependency_up{dependency=\"nats\"}") == 1);
     assert_true(sample_of(o.p, "rfq_requester_dependency_up{dependency=\"redis\"}") == 0);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
 
     g.backlog = -1; /* unknown: no sample rather than a made-up one */
     req_metrics_render(&o, &m, &g);
     assert_true(sample_of(o.p, "rfq_requester_quote_backlog") == -1);
-    rfq_metrics_out_free(&o);
+    rfq_strbuf_free(&o);
 }
 
-static void render_two(struct rfq_metrics_out *o, void *ud)
+static void render_two(struct rfq_strbuf *o, void *ud)
 {
     int *calls = ud;
     (*calls)++;
